@@ -1,0 +1,1 @@
+"""Hooks: every AWS call the package makes."""

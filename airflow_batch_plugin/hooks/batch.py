@@ -1,0 +1,225 @@
+"""BatchHook: every AWS Batch call the package makes, on the Amazon provider's AwsBaseHook.
+
+The hook takes the Airflow connection, region and assumed roles from ``AwsBaseHook``; it adds
+chunked DescribeJobs (100 ids a call), paginated listings, idempotent job definition
+registration, and retries through throttling (see :mod:`.retry`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+
+from airflow_batch_plugin.hooks.retry import AmbiguousWriteError, call_with_retries, client_config
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
+    from botocore.config import Config
+
+    from airflow_batch_plugin.specs.job_definition import JobDefinitionSpec
+
+#: DescribeJobs accepts at most this many job ids per call.
+DESCRIBE_JOBS_CHUNK = 100
+#: Tag that records the content hash of the spec a job definition revision was registered from.
+SPEC_HASH_TAG = "airflow-batch-plugin:spec-hash"
+#: How many times a SubmitJob lost to a transient fault is looked up and sent again.
+MAX_AMBIGUOUS_SUBMITS = 5
+
+
+@dataclass(frozen=True)
+class RegisteredDefinition:
+    """A job definition revision, and whether this call registered it or reused it."""
+
+    arn: str
+    name: str
+    revision: int
+    registered: bool
+
+
+def chunked(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    """Yield successive lists of at most ``size`` items, without duplicates, in first-seen order."""
+    chunk: list[str] = []
+    for item in dict.fromkeys(items):
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class BatchHook(AwsBaseHook):
+    """Interact with AWS Batch through a boto3 client built from an Airflow AWS connection.
+
+    :param aws_conn_id: Airflow connection id (``aws_default`` unless given).
+    :param region_name: AWS region; the connection's when not given.
+    """
+
+    hook_name = "AWS Batch"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["client_type"] = "batch"
+        super().__init__(*args, **kwargs)
+
+    def _get_config(self, config: Config | None = None) -> Config:
+        return client_config(super()._get_config(config))
+
+    # -- job definitions -------------------------------------------------------------------
+
+    def ensure_job_definition(self, spec: JobDefinitionSpec) -> RegisteredDefinition:
+        """Reuse the ACTIVE revision registered from an identical spec, or register a new one."""
+        spec_hash = spec.content_hash()
+        for revision in self.list_job_definition_revisions(spec.name, status="ACTIVE"):
+            if revision.get("tags", {}).get(SPEC_HASH_TAG) == spec_hash:
+                return RegisteredDefinition(
+                    arn=revision["jobDefinitionArn"],
+                    name=revision["jobDefinitionName"],
+                    revision=int(revision["revision"]),
+                    registered=False,
+                )
+        request = spec.to_request()
+        request["tags"] = {**request.get("tags", {}), SPEC_HASH_TAG: spec_hash}
+        # Registering twice only adds a revision, so a retry after a lost response is harmless.
+        response = call_with_retries(
+            lambda: self.conn.register_job_definition(**request),
+            description=f"RegisterJobDefinition {spec.name}",
+        )
+        return RegisteredDefinition(
+            arn=response["jobDefinitionArn"],
+            name=response["jobDefinitionName"],
+            revision=int(response["revision"]),
+            registered=True,
+        )
+
+    def list_job_definition_revisions(self, name: str, status: str | None = "ACTIVE") -> list[dict[str, Any]]:
+        """Return every revision of the job definition ``name``, newest first."""
+        request: dict[str, Any] = {"jobDefinitionName": name}
+        if status:
+            request["status"] = status
+        revisions = list(self._paginate("describe_job_definitions", "jobDefinitions", request))
+        return sorted(revisions, key=lambda rev: int(rev["revision"]), reverse=True)
+
+    def deregister_job_definition(self, job_definition: str) -> None:
+        """Deregister one revision (``name:revision`` or ARN); a missing one is not an error."""
+        call_with_retries(
+            lambda: self.conn.deregister_job_definition(jobDefinition=job_definition),
+            description=f"DeregisterJobDefinition {job_definition}",
+        )
+
+    # -- jobs ------------------------------------------------------------------------------
+
+    def submit_job(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """Submit a job once; return ``{"jobId", "jobArn", "jobName"}``.
+
+        A throttled SubmitJob is retried. A transient fault leaves unknown whether the job was
+        created, so before sending it again the hook looks for a job with the same name and tags
+        in the queue and returns that one if it exists.
+        """
+        description = f"SubmitJob {request.get('jobName')}"
+        for _ in range(MAX_AMBIGUOUS_SUBMITS):
+            try:
+                response = call_with_retries(
+                    lambda: self.conn.submit_job(**request), description=description, repeatable=False
+                )
+            except AmbiguousWriteError:
+                existing = self.find_jobs(
+                    job_queue=request["jobQueue"], job_name=request["jobName"], tags=request.get("tags") or {}
+                )
+                if existing:
+                    job = existing[0]
+                    self.log.warning(
+                        "%s: the lost submission did land, using job %s", description, job["jobId"]
+                    )
+                    return {"jobId": job["jobId"], "jobArn": job["jobArn"], "jobName": job["jobName"]}
+                self.log.warning("%s: the lost submission did not land, submitting again", description)
+                continue
+            return {key: response[key] for key in ("jobId", "jobArn", "jobName")}
+        raise AmbiguousWriteError(f"{description}: {MAX_AMBIGUOUS_SUBMITS} submissions were lost in transit")
+
+    def describe_jobs(self, job_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Describe jobs by id, one DescribeJobs call per 100 ids; unknown ids are left out."""
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in chunked(job_ids, DESCRIBE_JOBS_CHUNK):
+            response = call_with_retries(
+                lambda chunk=chunk: self.conn.describe_jobs(jobs=chunk),  # type: ignore[misc]
+                description=f"DescribeJobs ({len(chunk)} jobs)",
+            )
+            for job in response.get("jobs", []):
+                found[job["jobId"]] = job
+        return found
+
+    def describe_job(self, job_id: str) -> dict[str, Any]:
+        """Describe one job; raise ``LookupError`` when AWS does not know it."""
+        job = self.describe_jobs([job_id]).get(job_id)
+        if job is None:
+            raise LookupError(f"AWS Batch job {job_id} not found")
+        return job
+
+    def terminate_job(self, job_id: str, reason: str) -> None:
+        """Terminate a job (cancels it if it has not started yet)."""
+        call_with_retries(
+            lambda: self.conn.terminate_job(jobId=job_id, reason=reason[:1024]),
+            description=f"TerminateJob {job_id}",
+        )
+
+    def list_jobs(
+        self,
+        *,
+        job_queue: str | None = None,
+        array_job_id: str | None = None,
+        job_status: str | None = None,
+        filters: list[dict[str, Any]] | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield job summaries page by page (ListJobs), for a queue or an array job's children."""
+        request: dict[str, Any] = {}
+        if job_queue:
+            request["jobQueue"] = job_queue
+        if array_job_id:
+            request["arrayJobId"] = array_job_id
+        if job_status:
+            request["jobStatus"] = job_status
+        if filters:
+            request["filters"] = filters
+        if page_size:
+            request["maxResults"] = page_size
+        yield from self._paginate("list_jobs", "jobSummaryList", request)
+
+    def find_jobs(self, *, job_queue: str, job_name: str, tags: Mapping[str, str]) -> list[dict[str, Any]]:
+        """Return the full descriptions of jobs in ``job_queue`` named ``job_name`` carrying ``tags``.
+
+        Used to reattach to a job an earlier try submitted; newest first, failed ones included.
+        """
+        summaries = self.list_jobs(job_queue=job_queue, filters=[{"name": "JOB_NAME", "values": [job_name]}])
+        ids = [summary["jobId"] for summary in summaries if summary.get("jobName") == job_name]
+        jobs = self.describe_jobs(ids).values()
+        matching = [job for job in jobs if all(job.get("tags", {}).get(k) == v for k, v in tags.items())]
+        return sorted(matching, key=lambda job: job.get("createdAt", 0), reverse=True)
+
+    # -- queues and compute environments -----------------------------------------------------
+
+    def describe_job_queue(self, job_queue: str) -> dict[str, Any] | None:
+        """Describe one job queue by name or ARN, or return None when it does not exist."""
+        response = call_with_retries(
+            lambda: self.conn.describe_job_queues(jobQueues=[job_queue]),
+            description=f"DescribeJobQueues {job_queue}",
+        )
+        queues = response.get("jobQueues", [])
+        return queues[0] if queues else None
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _paginate(self, operation: str, key: str, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Yield the items under ``key`` of every page of ``operation``, following nextToken."""
+        token: str | None = None
+        method = getattr(self.conn, operation)
+        while True:
+            page_request = {**request, **({"nextToken": token} if token else {})}
+            page = call_with_retries(lambda r=page_request: method(**r), description=operation)  # type: ignore[misc]
+            yield from page.get(key, [])
+            token = page.get("nextToken")
+            if not token:
+                return

@@ -1,0 +1,45 @@
+"""Provider metadata for Airflow's ``apache_airflow_provider`` entry point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_batch_plugin.version import __version__
+
+INTEGRATION = "AWS Batch (airflow-batch-plugin)"
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Describe this package to Airflow's ProvidersManager."""
+    return {
+        "package-name": "airflow-batch-plugin",
+        "name": "AWS Batch plugin",
+        "description": "Operators, sensors, hooks and triggers for AWS Batch, with a local emulator.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": INTEGRATION,
+                "external-doc-url": "https://docs.aws.amazon.com/batch/",
+                "tags": ["aws"],
+            }
+        ],
+        "operators": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [
+                    "airflow_batch_plugin.operators.job_definition",
+                    "airflow_batch_plugin.operators.submit_job",
+                ],
+            }
+        ],
+        "sensors": [
+            {"integration-name": INTEGRATION, "python-modules": ["airflow_batch_plugin.sensors.job"]}
+        ],
+        "hooks": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": ["airflow_batch_plugin.hooks.batch", "airflow_batch_plugin.hooks.logs"],
+            }
+        ],
+        "plugins": [{"name": "aws_batch", "plugin-class": "airflow_batch_plugin.plugin.AwsBatchPlugin"}],
+    }

@@ -1,0 +1,1 @@
+"""Typed, validated descriptions of AWS Batch requests."""
