@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import re
 
 #: Markers of a Jinja template. A string holding one is only known after Airflow renders it.
 TEMPLATE_MARKERS = ("{{", "{%")

@@ -1,0 +1,348 @@
+"""Describe an AWS Batch job submission (SubmitJob) and check it against AWS's rules."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from airflow_batch_plugin.specs.common import (
+    JOB_NAME,
+    JOB_NAME_RULE,
+    BatchSpec,
+    RetryStrategy,
+    SpecContext,
+    camel_to_snake,
+    check_bool,
+    check_choice,
+    check_environment,
+    check_non_empty,
+    check_str_list,
+    check_str_map,
+    check_timeout,
+    coerce_retry_strategy,
+    coerce_spec,
+    deferred_validation,
+    environment_request,
+    format_number,
+    is_number,
+    normalize_str_list,
+    normalize_str_map,
+    request_of,
+    timeout_request,
+    to_int,
+    to_number,
+    to_upper,
+)
+from airflow_batch_plugin.specs.validation import Checker, drop_none, is_unresolved
+
+__all__ = [
+    "MAX_CONTAINER_OVERRIDES_BYTES",
+    "MAX_DEPENDENCIES",
+    "MAX_SUBMIT_JOB_BYTES",
+    "ContainerOverrides",
+    "JobDependency",
+    "JobSubmissionSpec",
+]
+
+#: AWS Batch's limit on the size of a SubmitJob request (30 KiB).
+MAX_SUBMIT_JOB_BYTES = 30 * 1024
+#: Limit on the serialized container overrides (8 KiB, passed on to ECS).
+MAX_CONTAINER_OVERRIDES_BYTES = 8 * 1024
+#: A job can depend on at most 20 jobs.
+MAX_DEPENDENCIES = 20
+MIN_ARRAY_SIZE = 2
+MAX_ARRAY_SIZE = 10_000
+DEPENDENCY_TYPES = ("N_TO_N", "SEQUENTIAL")
+
+_ARN_HEAD = r"arn:aws[a-z-]*:batch:[a-z0-9-]+:\d{12}"
+_JOB_QUEUE = re.compile(rf"(?:{_ARN_HEAD}:job-queue/)?[A-Za-z0-9_-]{{1,128}}")
+_JOB_DEFINITION = re.compile(rf"(?:{_ARN_HEAD}:job-definition/)?[A-Za-z0-9_-]{{1,128}}(?::[1-9]\d*)?")
+_SHARE_IDENTIFIER = re.compile(r"[A-Za-z0-9]{1,255}\*?")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class JobDependency(BatchSpec):
+    """Make this job wait for another job, or run the children of this array job in order.
+
+    :param job_id: the id of the job to wait for; omitted for ``SEQUENTIAL``.
+    :param type: None (wait for the whole job), ``"N_TO_N"`` (child *i* of this array job waits
+        for child *i* of the other array job) or ``"SEQUENTIAL"`` (the children of this array job
+        run one after another; no ``job_id``). Both types need this job to be an array job.
+    """
+
+    job_id: str | None = None
+    type: str | None = None
+
+    @classmethod
+    def from_value(cls, value: JobDependency | str | Mapping[str, Any]) -> JobDependency:
+        """Build a dependency from a job id, a dict (``{"jobId", "type"}`` or snake_case) or itself."""
+        if isinstance(value, JobDependency):
+            return value
+        if isinstance(value, Mapping):
+            return cls(**{camel_to_snake(str(key)): item for key, item in value.items()})
+        return cls(job_id=value)
+
+    def _normalize(self, c: Checker) -> None:
+        self._replace_field("type", to_upper(self.type))
+
+    def _check(self, c: Checker, context: SpecContext) -> None:
+        check_choice(c, "type", self.type, DEPENDENCY_TYPES)
+        if self.type == "SEQUENTIAL":
+            c.check(
+                self.job_id is None,
+                "job_id",
+                self.job_id,
+                "a SEQUENTIAL dependency takes no job id (it orders the children of this array job)",
+            )
+        elif self.job_id is None:
+            c.fail("job_id", None, "is required unless type is SEQUENTIAL")
+        else:
+            check_non_empty(c, "job_id", self.job_id)
+
+    def to_request(self) -> dict[str, Any]:
+        return drop_none({"jobId": self.job_id, "type": self.type})
+
+
+def _dependency_from_id(value: Any) -> JobDependency | None:
+    if isinstance(value, str) or is_unresolved(value):
+        with deferred_validation():
+            return JobDependency(job_id=value)
+    return None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ContainerOverrides(BatchSpec):
+    """Change the job definition's container for this one job.
+
+    :param command: the command, replacing the definition's; no empty strings.
+    :param environment: variables to add or override; names must not start with ``AWS_BATCH``.
+    :param vcpus: vCPUs (becomes a VCPU resource requirement).
+    :param memory: memory in MiB, at least 4 (becomes a MEMORY resource requirement).
+    :param gpus: GPUs (becomes a GPU resource requirement).
+    :param instance_type: instance type, for multi-node parallel jobs.
+    """
+
+    command: Sequence[str] | None = None
+    environment: Mapping[str, str] | None = None
+    vcpus: float | str | None = None
+    memory: int | str | None = None
+    gpus: int | str | None = None
+    instance_type: str | None = None
+
+    def _normalize(self, c: Checker) -> None:
+        self._replace_field("command", normalize_str_list(c, "command", self.command))
+        self._replace_field(
+            "environment", normalize_str_map(c, "environment", self.environment, allow_pairs=True)
+        )
+        self._replace_field("vcpus", to_number(self.vcpus))
+        self._replace_field("memory", to_int(self.memory))
+        self._replace_field("gpus", to_int(self.gpus))
+
+    def _check(self, c: Checker, context: SpecContext) -> None:
+        check_str_list(c, "command", self.command, allow_empty_items=False)
+        check_environment(c, "environment", self.environment)
+        vcpus = self.vcpus
+        if vcpus is not None and not is_unresolved(vcpus):
+            c.check(is_number(vcpus) and float(vcpus) > 0, "vcpus", vcpus, "must be a positive number")
+        c.int_range("memory", self.memory, 4, None)  # type: ignore[arg-type]
+        c.int_range("gpus", self.gpus, 0, None)  # type: ignore[arg-type]
+        if self.instance_type is not None:
+            check_non_empty(c, "instance_type", self.instance_type)
+
+    def to_request(self) -> dict[str, Any]:
+        requirements = [
+            {"type": kind, "value": str(format_number(value))}
+            for kind, value in (("VCPU", self.vcpus), ("MEMORY", self.memory), ("GPU", self.gpus))
+            if value is not None
+        ]
+        return drop_none(
+            {
+                "command": None if self.command is None else list(self.command),
+                "environment": environment_request(self.environment),
+                "resourceRequirements": requirements or None,
+                "instanceType": self.instance_type,
+            }
+        )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class JobSubmissionSpec(BatchSpec):
+    """Describe a job to submit: which definition, which queue, and what to change for this run.
+
+    :param job_name: up to 128 letters, numbers, hyphens and underscores, starting with a letter
+        or number.
+    :param job_queue: queue name or ARN.
+    :param job_definition: ``name``, ``name:revision`` or ARN (latest ACTIVE revision without one).
+    :param parameters: values for the definition's ``Ref::name`` placeholders.
+    :param container_overrides: :class:`ContainerOverrides` (or a dict of its fields) for ECS jobs.
+    :param eks_properties_override: AWS's ``eksPropertiesOverride`` dict, for EKS jobs.
+    :param node_overrides: AWS's ``nodeOverrides`` dict, for multi-node parallel jobs.
+    :param array_size: 2 to 10,000 children make this an array job.
+    :param depends_on: up to 20 dependencies: job ids, dicts or :class:`JobDependency`.
+    :param retry_strategy: a :class:`RetryStrategy`, or just the number of attempts (1 to 10).
+    :param timeout_seconds: per-attempt timeout, at least 60 seconds.
+    :param tags: up to 50 tags.
+    :param propagate_tags: copy the tags to the ECS task.
+    :param share_identifier: fair-share identifier: up to 255 letters and numbers, optionally
+        followed by ``*``.
+    :param scheduling_priority_override: 0 to 9999, for fair-share job queues.
+    """
+
+    job_name: str
+    job_queue: str
+    job_definition: str
+    parameters: Mapping[str, str] | None = None
+    container_overrides: ContainerOverrides | Mapping[str, Any] | None = None
+    eks_properties_override: Mapping[str, Any] | None = None
+    node_overrides: Mapping[str, Any] | None = None
+    array_size: int | None = None
+    depends_on: Sequence[JobDependency | str | Mapping[str, Any]] | None = None
+    retry_strategy: RetryStrategy | int | None = None
+    timeout_seconds: int | None = None
+    tags: Mapping[str, str] | None = None
+    propagate_tags: bool | None = None
+    share_identifier: str | None = None
+    scheduling_priority_override: int | None = None
+
+    @property
+    def is_array_job(self) -> bool:
+        """Tell whether this submission creates an array job."""
+        return self.array_size is not None
+
+    def _normalize(self, c: Checker) -> None:
+        self._replace_field("parameters", normalize_str_map(c, "parameters", self.parameters))
+        self._replace_field(
+            "container_overrides",
+            coerce_spec(c, "container_overrides", self.container_overrides, ContainerOverrides),
+        )
+        self._replace_field("array_size", to_int(self.array_size))
+        self._replace_field("retry_strategy", coerce_retry_strategy(c, "retry_strategy", self.retry_strategy))
+        self._replace_field("timeout_seconds", to_int(self.timeout_seconds))
+        self._replace_field("scheduling_priority_override", to_int(self.scheduling_priority_override))
+        depends_on = self.depends_on
+        if depends_on is None:
+            return
+        if isinstance(depends_on, (str, Mapping, JobDependency)):
+            depends_on = [depends_on]
+        if isinstance(depends_on, Sequence):
+            self._replace_field(
+                "depends_on",
+                [
+                    coerce_spec(
+                        c, f"depends_on[{index}]", item, JobDependency, from_scalar=_dependency_from_id
+                    )
+                    for index, item in enumerate(depends_on)
+                ],
+            )
+        else:
+            c.fail("depends_on", depends_on, "must be a list of job ids, dicts or JobDependency")
+
+    def _check(self, c: Checker, context: SpecContext) -> None:
+        if check_non_empty(c, "job_name", self.job_name):
+            c.pattern("job_name", self.job_name, JOB_NAME, JOB_NAME_RULE)
+        if check_non_empty(c, "job_queue", self.job_queue):
+            c.pattern(
+                "job_queue",
+                self.job_queue,
+                _JOB_QUEUE,
+                "must be a job queue name (up to 128 letters, numbers, - and _) or a job queue ARN",
+            )
+        if check_non_empty(c, "job_definition", self.job_definition):
+            c.pattern(
+                "job_definition",
+                self.job_definition,
+                _JOB_DEFINITION,
+                "must be a job definition name, name:revision, or a job definition ARN",
+            )
+        check_str_map(c, "parameters", self.parameters, "parameter")
+        self._check_overrides(c, context)
+        c.int_range("array_size", self.array_size, MIN_ARRAY_SIZE, MAX_ARRAY_SIZE)
+        self._check_dependencies(c, context)
+        if isinstance(self.retry_strategy, RetryStrategy):
+            self.retry_strategy.check_into(c.at("retry_strategy"), context)
+        check_timeout(c, "timeout_seconds", self.timeout_seconds)
+        c.tags("tags", self.tags)
+        check_bool(c, "propagate_tags", self.propagate_tags)
+        c.pattern(
+            "share_identifier",
+            self.share_identifier,
+            _SHARE_IDENTIFIER,
+            "up to 255 letters and numbers, optionally followed by '*'",
+        )
+        c.int_range("scheduling_priority_override", self.scheduling_priority_override, 0, 9999)
+        if not c.problems:
+            c.json_size(
+                "", self.to_request(), MAX_SUBMIT_JOB_BYTES, "the SubmitJob request (30 KiB job payload)"
+            )
+
+    def _check_overrides(self, c: Checker, context: SpecContext) -> None:
+        overrides = self.container_overrides
+        if isinstance(overrides, ContainerOverrides):
+            overrides.check_into(c.at("container_overrides"), context)
+            c.json_size(
+                "container_overrides",
+                overrides.to_request(),
+                MAX_CONTAINER_OVERRIDES_BYTES,
+                "the container overrides (limit 8 KiB)",
+            )
+        for name in ("eks_properties_override", "node_overrides"):
+            value = getattr(self, name)
+            if value is not None:
+                c.check(isinstance(value, Mapping), name, value, "must be a dict in AWS's request shape")
+        if self.eks_properties_override is not None and overrides is not None:
+            c.fail(
+                "eks_properties_override",
+                "<set>",
+                "give container_overrides (ECS jobs) or eks_properties_override (EKS jobs), not both",
+            )
+
+    def _check_dependencies(self, c: Checker, context: SpecContext) -> None:
+        dependencies = self.depends_on
+        if not isinstance(dependencies, list):
+            return
+        c.check(
+            len(dependencies) <= MAX_DEPENDENCIES,
+            "depends_on",
+            f"<{len(dependencies)} dependencies>",
+            f"a job can depend on at most {MAX_DEPENDENCIES} jobs",
+        )
+        for index, dependency in enumerate(dependencies):
+            if not isinstance(dependency, JobDependency):
+                continue
+            dependency.check_into(c.at(f"depends_on[{index}]"), context)
+            if dependency.type in DEPENDENCY_TYPES:
+                c.check(
+                    self.is_array_job,
+                    f"depends_on[{index}].type",
+                    dependency.type,
+                    f"{dependency.type} dependencies are only for array jobs (set array_size)",
+                )
+
+    def to_request(self) -> dict[str, Any]:
+        """Return the keyword arguments of boto3's ``batch.submit_job``."""
+        dependencies = None
+        if self.depends_on:
+            dependencies = [request_of(item) for item in self.depends_on]
+        return drop_none(
+            {
+                "jobName": self.job_name,
+                "jobQueue": self.job_queue,
+                "shareIdentifier": self.share_identifier,
+                "schedulingPriorityOverride": self.scheduling_priority_override,
+                "arrayProperties": None if self.array_size is None else {"size": self.array_size},
+                "dependsOn": dependencies,
+                "jobDefinition": self.job_definition,
+                "parameters": dict(self.parameters) if self.parameters else None,
+                "containerOverrides": request_of(self.container_overrides) or None,
+                "nodeOverrides": dict(self.node_overrides) if self.node_overrides else None,
+                "retryStrategy": request_of(self.retry_strategy),
+                "propagateTags": self.propagate_tags,
+                "timeout": timeout_request(self.timeout_seconds),
+                "tags": dict(self.tags) if self.tags else None,
+                "eksPropertiesOverride": (
+                    dict(self.eks_properties_override) if self.eks_properties_override else None
+                ),
+            }
+        )
