@@ -8,7 +8,7 @@ registration, and retries through throttling (see :mod:`.retry`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
     from botocore.config import Config
+    from mypy_boto3_batch import BatchClient
 
     from airflow_batch_plugin.specs.job_definition import JobDefinitionSpec
 
@@ -67,6 +68,11 @@ class BatchHook(AwsBaseHook):
     def _get_config(self, config: Config | None = None) -> Config:
         return client_config(super()._get_config(config))
 
+    @property
+    def client(self) -> BatchClient:
+        """The boto3 Batch client of this hook's connection (cached)."""
+        return cast("BatchClient", self.conn)
+
     # -- job definitions -------------------------------------------------------------------
 
     def ensure_job_definition(self, spec: JobDefinitionSpec) -> RegisteredDefinition:
@@ -84,7 +90,7 @@ class BatchHook(AwsBaseHook):
         request["tags"] = {**request.get("tags", {}), SPEC_HASH_TAG: spec_hash}
         # Registering twice only adds a revision, so a retry after a lost response is harmless.
         response = call_with_retries(
-            lambda: self.conn.register_job_definition(**request),
+            lambda: self.client.register_job_definition(**request),
             description=f"RegisterJobDefinition {spec.name}",
         )
         return RegisteredDefinition(
@@ -105,7 +111,7 @@ class BatchHook(AwsBaseHook):
     def deregister_job_definition(self, job_definition: str) -> None:
         """Deregister one revision (``name:revision`` or ARN); a missing one is not an error."""
         call_with_retries(
-            lambda: self.conn.deregister_job_definition(jobDefinition=job_definition),
+            lambda: self.client.deregister_job_definition(jobDefinition=job_definition),
             description=f"DeregisterJobDefinition {job_definition}",
         )
 
@@ -122,7 +128,7 @@ class BatchHook(AwsBaseHook):
         for _ in range(MAX_AMBIGUOUS_SUBMITS):
             try:
                 response = call_with_retries(
-                    lambda: self.conn.submit_job(**request), description=description, repeatable=False
+                    lambda: self.client.submit_job(**request), description=description, repeatable=False
                 )
             except AmbiguousWriteError:
                 existing = self.find_jobs(
@@ -144,11 +150,11 @@ class BatchHook(AwsBaseHook):
         found: dict[str, dict[str, Any]] = {}
         for chunk in chunked(job_ids, DESCRIBE_JOBS_CHUNK):
             response = call_with_retries(
-                lambda chunk=chunk: self.conn.describe_jobs(jobs=chunk),  # type: ignore[misc]
+                lambda chunk=chunk: self.client.describe_jobs(jobs=chunk),  # type: ignore[misc]
                 description=f"DescribeJobs ({len(chunk)} jobs)",
             )
             for job in response.get("jobs", []):
-                found[job["jobId"]] = job
+                found[job["jobId"]] = dict(job)
         return found
 
     def describe_job(self, job_id: str) -> dict[str, Any]:
@@ -161,7 +167,7 @@ class BatchHook(AwsBaseHook):
     def terminate_job(self, job_id: str, reason: str) -> None:
         """Terminate a job (cancels it if it has not started yet)."""
         call_with_retries(
-            lambda: self.conn.terminate_job(jobId=job_id, reason=reason[:1024]),
+            lambda: self.client.terminate_job(jobId=job_id, reason=reason[:1024]),
             description=f"TerminateJob {job_id}",
         )
 
@@ -204,18 +210,18 @@ class BatchHook(AwsBaseHook):
     def describe_job_queue(self, job_queue: str) -> dict[str, Any] | None:
         """Describe one job queue by name or ARN, or return None when it does not exist."""
         response = call_with_retries(
-            lambda: self.conn.describe_job_queues(jobQueues=[job_queue]),
+            lambda: self.client.describe_job_queues(jobQueues=[job_queue]),
             description=f"DescribeJobQueues {job_queue}",
         )
         queues = response.get("jobQueues", [])
-        return queues[0] if queues else None
+        return dict(queues[0]) if queues else None
 
     # -- plumbing ----------------------------------------------------------------------------
 
     def _paginate(self, operation: str, key: str, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Yield the items under ``key`` of every page of ``operation``, following nextToken."""
         token: str | None = None
-        method = getattr(self.conn, operation)
+        method = getattr(self.client, operation)
         while True:
             page_request = {**request, **({"nextToken": token} if token else {})}
             page = call_with_retries(lambda r=page_request: method(**r), description=operation)  # type: ignore[misc]

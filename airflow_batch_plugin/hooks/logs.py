@@ -9,7 +9,7 @@ serves live streaming (sync waits) and a full read on completion (deferred tasks
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from botocore.exceptions import ClientError
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from botocore.config import Config
+    from mypy_boto3_logs import CloudWatchLogsClient
 
 #: Where AWS Batch's awslogs driver writes unless the job definition says otherwise.
 DEFAULT_LOG_GROUP = "/aws/batch/job"
@@ -45,6 +46,11 @@ class CloudWatchLogsHook(AwsBaseHook):
     def _get_config(self, config: Config | None = None) -> Config:
         return client_config(super()._get_config(config))
 
+    @property
+    def client(self) -> CloudWatchLogsClient:
+        """The boto3 CloudWatch Logs client of this hook's connection (cached)."""
+        return cast("CloudWatchLogsClient", self.conn)
+
     def get_log_events_page(
         self, group: str, stream: str, next_token: str | None, limit: int | None = None
     ) -> dict[str, Any] | None:
@@ -55,9 +61,10 @@ class CloudWatchLogsHook(AwsBaseHook):
         if limit:
             request["limit"] = limit
         try:
-            return call_with_retries(
-                lambda: self.conn.get_log_events(**request), description=f"GetLogEvents {stream}"
+            page = call_with_retries(
+                lambda: self.client.get_log_events(**request), description=f"GetLogEvents {stream}"
             )
+            return dict(page)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
                 return None

@@ -1,0 +1,286 @@
+"""BatchSubmitJobOperator: submit one AWS Batch job (single, array or dependent) and wait for it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
+from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+from airflow.providers.common.compat.sdk import ResumableJobMixin
+
+from airflow_batch_plugin.hooks.batch import BatchHook
+from airflow_batch_plugin.hooks.logs import CloudWatchLogsHook
+from airflow_batch_plugin.identity import task_instance_label, task_instance_tags
+from airflow_batch_plugin.job_state import ACTIVE_STATUSES, log_stream_names
+from airflow_batch_plugin.monitor import JobMonitor
+from airflow_batch_plugin.poller import JobStatusPoller
+from airflow_batch_plugin.specs.job import ContainerOverrides, JobDependency, JobSubmissionSpec
+from airflow_batch_plugin.specs.job_definition import JobDefinitionSpec
+from airflow_batch_plugin.templating import render_spec
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from airflow.sdk import Context
+
+    from airflow_batch_plugin.specs.common import RetryStrategy
+
+
+class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
+    """Submit an AWS Batch job and, by default, wait for it with its logs in the task log.
+
+    The arguments map one to one onto SubmitJob and are validated (AWS's limits) before any
+    call: at DAG parse time when they are plain values, after rendering when they are templates.
+
+    :param job_name: Batch job name (letters, numbers, hyphens, underscores; up to 128).
+    :param job_queue: queue name or ARN.
+    :param job_definition: ``name``, ``name:revision`` or ARN, or a :class:`JobDefinitionSpec`
+        to register (idempotently) before submitting.
+    :param parameters: values for ``Ref::name`` placeholders in the definition's command.
+    :param container_overrides: :class:`ContainerOverrides` or a dict of its fields (command,
+        environment, vcpus, memory, gpus, instance_type).
+    :param eks_properties_override: SubmitJob's ``eksPropertiesOverride``, as AWS spells it.
+    :param node_overrides: SubmitJob's ``nodeOverrides`` for multi-node jobs.
+    :param array_size: submit an array job of this many children (2..10,000).
+    :param depends_on: job ids (e.g. ``upstream.output``), dicts ``{"jobId", "type"}`` or
+        :class:`JobDependency`; type ``N_TO_N`` or ``SEQUENTIAL`` for array jobs. At most 20.
+    :param retry_strategy: :class:`RetryStrategy` overriding the definition's.
+    :param timeout_seconds: attempt timeout (at least 60) overriding the definition's.
+    :param tags: tags for the job; the operator adds tags naming the DAG, run and task.
+    :param propagate_tags: copy the job's tags to its ECS task.
+    :param share_identifier: fair-share identifier (fair-share queues).
+    :param scheduling_priority_override: fair-share scheduling priority (0..9999).
+    :param wait_for_completion: wait until the job ends (fail the task if it FAILED).
+    :param poll_interval: seconds between status polls while waiting.
+    :param stream_logs: copy the job's CloudWatch log into the task log while it runs.
+    :param log_tail_lines: how many last log lines a failure message carries.
+    :param failed_children_logs: for array jobs, how many failed children's logs to show.
+    :param max_runnable_seconds: fail (and terminate) the job if it stays RUNNABLE this long.
+    :return: the job id (XCom ``return_value``); XComs ``job_arn``, ``job_name``, ``job_queue``,
+        ``array_size`` and ``log_stream_names``.
+    """
+
+    aws_hook_class = BatchHook
+    external_id_key = "aws_batch_job_id"
+    template_fields: Sequence[str] = (
+        *aws_template_fields(),
+        "job_name",
+        "job_queue",
+        "job_definition",
+        "parameters",
+        "container_overrides",
+        "eks_properties_override",
+        "node_overrides",
+        "array_size",
+        "depends_on",
+        "tags",
+        "share_identifier",
+        "scheduling_priority_override",
+        "timeout_seconds",
+    )
+    template_fields_renderers = {
+        "parameters": "json",
+        "container_overrides": "json",
+        "eks_properties_override": "json",
+        "node_overrides": "json",
+        "tags": "json",
+    }
+    ui_color = "#ff9900"
+
+    def __init__(
+        self,
+        *,
+        job_name: str,
+        job_queue: str,
+        job_definition: str | JobDefinitionSpec,
+        parameters: Mapping[str, str] | None = None,
+        container_overrides: ContainerOverrides | Mapping[str, Any] | None = None,
+        eks_properties_override: Mapping[str, Any] | None = None,
+        node_overrides: Mapping[str, Any] | None = None,
+        array_size: int | str | None = None,
+        depends_on: Sequence[str | Mapping[str, Any] | JobDependency] | None = None,
+        retry_strategy: RetryStrategy | None = None,
+        timeout_seconds: int | None = None,
+        tags: Mapping[str, str] | None = None,
+        propagate_tags: bool | None = None,
+        share_identifier: str | None = None,
+        scheduling_priority_override: int | None = None,
+        wait_for_completion: bool = True,
+        poll_interval: float = 10.0,
+        stream_logs: bool = True,
+        log_tail_lines: int = 50,
+        failed_children_logs: int = 3,
+        max_runnable_seconds: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.job_name = job_name
+        self.job_queue = job_queue
+        self.job_definition = job_definition
+        self.parameters = parameters
+        self.container_overrides = container_overrides
+        self.eks_properties_override = eks_properties_override
+        self.node_overrides = node_overrides
+        self.array_size = array_size
+        self.depends_on = depends_on
+        self.retry_strategy = retry_strategy
+        self.timeout_seconds = timeout_seconds
+        self.tags = tags
+        self.propagate_tags = propagate_tags
+        self.share_identifier = share_identifier
+        self.scheduling_priority_override = scheduling_priority_override
+        self.wait_for_completion = wait_for_completion
+        if poll_interval <= 0:
+            raise ValueError(f"poll_interval={poll_interval!r}: must be a positive number of seconds")
+        self.poll_interval = poll_interval
+        self.stream_logs = stream_logs
+        self.log_tail_lines = log_tail_lines
+        self.failed_children_logs = failed_children_logs
+        self.max_runnable_seconds = max_runnable_seconds
+        self._job_id: str | None = None
+        self._termination_reason = "Terminated by Airflow"
+        # Bad input fails at DAG parse time; templates and XComArgs are checked once rendered.
+        definition = job_definition.name if isinstance(job_definition, JobDefinitionSpec) else job_definition
+        self._build_submission(definition, {})
+
+    # -- building the request ------------------------------------------------------------------
+
+    def _submission_arguments(self) -> dict[str, Any]:
+        return {
+            "job_name": self.job_name,
+            "job_queue": self.job_queue,
+            "parameters": self.parameters,
+            "container_overrides": self.container_overrides,
+            "eks_properties_override": self.eks_properties_override,
+            "node_overrides": self.node_overrides,
+            "array_size": self.array_size,
+            "depends_on": self.depends_on,
+            "timeout_seconds": self.timeout_seconds,
+            "tags": self.tags,
+            "share_identifier": self.share_identifier,
+            "scheduling_priority_override": self.scheduling_priority_override,
+        }
+
+    def _build_submission(self, job_definition: str, extra_tags: Mapping[str, str]) -> JobSubmissionSpec:
+        args = self._submission_arguments()
+        array_size = args.pop("array_size")
+        tags = {**(args.pop("tags") or {}), **extra_tags}
+        return JobSubmissionSpec(
+            **args,
+            job_definition=job_definition,
+            array_size=None if array_size in (None, "") else array_size,
+            retry_strategy=self.retry_strategy,
+            propagate_tags=self.propagate_tags,
+            tags=tags or None,
+        )
+
+    def _resolve_definition(self, context: Context) -> str:
+        if isinstance(self.job_definition, JobDefinitionSpec):
+            spec = render_spec(self.job_definition, lambda value: self.render_template(value, context))
+            definition = self.hook.ensure_job_definition(spec)
+            verb = "Registered" if definition.registered else "Reusing"
+            self.log.info("%s job definition %s", verb, definition.arn)
+            return definition.arn
+        return str(self.job_definition)
+
+    # -- Airflow entry points -------------------------------------------------------------------
+
+    def execute(self, context: Context) -> str:
+        self._termination_reason = f"Terminated by Airflow: task {task_instance_label(context)} was stopped"
+        return str(self.execute_resumable(context))
+
+    def on_kill(self) -> None:
+        """Terminate the job this task submitted or reattached to."""
+        if self._job_id and self.wait_for_completion:
+            self.log.info("Terminating AWS Batch job %s: %s", self._job_id, self._termination_reason)
+            self.hook.terminate_job(self._job_id, self._termination_reason)
+
+    # -- ResumableJobMixin ------------------------------------------------------------------------
+
+    def submit_job(self, context: Context) -> str:
+        """Submit the job, unless an earlier try of this task instance already did (see below)."""
+        tags = task_instance_tags(context)
+        submission = self._build_submission(self._resolve_definition(context), tags)
+        request = submission.to_request()
+        previous = self._find_previous_submission(context, request, tags)
+        if previous is not None:
+            self._job_id = previous
+            return previous
+        response = self.hook.submit_job(request)
+        self._job_id = response["jobId"]
+        self.log.info(
+            "Submitted AWS Batch job %s (%s) to queue %s",
+            response["jobName"],
+            response["jobId"],
+            submission.job_queue,
+        )
+        return self._job_id
+
+    def _find_previous_submission(
+        self, context: Context, request: Mapping[str, Any], tags: Mapping[str, str]
+    ) -> str | None:
+        """On a retry, find a live or succeeded job an earlier try submitted but did not record.
+
+        The task state store records the job id right after SubmitJob; a worker that died in
+        between leaves only the job's tags behind, so they are looked up here.
+        """
+        if getattr(context["ti"], "try_number", 1) <= 1:
+            return None
+        jobs = self.hook.find_jobs(job_queue=request["jobQueue"], job_name=request["jobName"], tags=tags)
+        for job in jobs:
+            if job["status"] in ACTIVE_STATUSES or job["status"] == "SUCCEEDED":
+                self.log.info("Reattaching to job %s submitted by an earlier try", job["jobId"])
+                return str(job["jobId"])
+        return None
+
+    def get_job_status(self, external_id: Any, context: Context) -> str:
+        try:
+            return str(self.hook.describe_job(str(external_id))["status"])
+        except LookupError:
+            return "UNKNOWN"
+
+    def is_job_active(self, status: str) -> bool:
+        return status in ACTIVE_STATUSES
+
+    def is_job_succeeded(self, status: str) -> bool:
+        return status == "SUCCEEDED"
+
+    def poll_until_complete(self, external_id: Any, context: Context) -> None:
+        self._job_id = str(external_id)
+        if not self.wait_for_completion:
+            return
+        monitor = JobMonitor(
+            batch=self.hook,
+            logs=CloudWatchLogsHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name),
+            job_id=self._job_id,
+            log=self.log,
+            stream_logs=self.stream_logs,
+            tail_lines=self.log_tail_lines,
+            failed_children=self.failed_children_logs,
+            max_runnable_seconds=self.max_runnable_seconds,
+        )
+        poller = JobStatusPoller(self.hook, self.poll_interval)
+        try:
+            jobs = poller.wait([self._job_id], on_round=lambda found: _observe(monitor, found, self._job_id))
+        except BaseException:  # stuck, timed out, interrupted: a job nobody waits for must not run on
+            self.on_kill()
+            raise
+        monitor.finish(jobs[self._job_id])
+
+    def get_job_result(self, external_id: Any, context: Context) -> str:
+        """Push what later tasks and links need to know about the job; return its id."""
+        job_id = str(external_id)
+        self._job_id = job_id
+        job = self.hook.describe_job(job_id)
+        ti = context["ti"]
+        ti.xcom_push(key="job_arn", value=job.get("jobArn"))
+        ti.xcom_push(key="job_name", value=job.get("jobName"))
+        ti.xcom_push(key="job_queue", value=job.get("jobQueue"))
+        ti.xcom_push(key="array_size", value=job.get("arrayProperties", {}).get("size"))
+        ti.xcom_push(key="log_stream_names", value=log_stream_names(job))
+        return job_id
+
+
+def _observe(monitor: JobMonitor, found: Mapping[str, Mapping[str, Any]], job_id: str | None) -> None:
+    if job_id is not None and job_id in found:
+        monitor.observe(found[job_id])

@@ -1,0 +1,82 @@
+"""BatchJobSensor: wait for an AWS Batch job submitted elsewhere (e.g. without waiting)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.amazon.aws.sensors.base_aws import AwsBaseSensor
+from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+
+from airflow_batch_plugin.hooks.batch import BatchHook
+from airflow_batch_plugin.hooks.logs import CloudWatchLogsHook
+from airflow_batch_plugin.job_state import is_terminal
+from airflow_batch_plugin.monitor import JobMonitor
+from airflow_batch_plugin.poller import JobStatusPoller
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from airflow.sdk import Context
+
+
+class BatchJobSensor(AwsBaseSensor[BatchHook]):
+    """Wait until an AWS Batch job ends: succeed on SUCCEEDED, fail on FAILED with its reason.
+
+    In ``poke`` mode the log is streamed into the task log as the job runs; in ``reschedule``
+    mode each poke is a new process, so the log is read once, when the job ends.
+
+    :param job_id: the job to wait for (templated; e.g. ``submit_task.output``).
+    :param stream_logs: copy the job's log into the task log.
+    :param log_tail_lines: how many last log lines a failure message carries.
+    :param max_runnable_seconds: fail if the job stays RUNNABLE this long (poke mode).
+    """
+
+    aws_hook_class = BatchHook
+    template_fields: Sequence[str] = (*aws_template_fields(), "job_id")
+    ui_color = "#ffd08a"
+
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        stream_logs: bool = True,
+        log_tail_lines: int = 50,
+        failed_children_logs: int = 3,
+        max_runnable_seconds: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.job_id = job_id
+        self.stream_logs = stream_logs
+        self.log_tail_lines = log_tail_lines
+        self.failed_children_logs = failed_children_logs
+        self.max_runnable_seconds = max_runnable_seconds
+        self._monitor: JobMonitor | None = None
+        self._poller: JobStatusPoller | None = None
+
+    def poke(self, context: Context) -> bool:
+        monitor, poller = self._tools()
+        job = poller.poll([self.job_id]).get(self.job_id)
+        if job is None:
+            self.log.info("AWS Batch job %s not visible yet", self.job_id)
+            return False
+        if not is_terminal(job):
+            monitor.observe(job)
+            return False
+        monitor.finish(job)
+        return True
+
+    def _tools(self) -> tuple[JobMonitor, JobStatusPoller]:
+        if self._monitor is None or self._poller is None:
+            self._monitor = JobMonitor(
+                batch=self.hook,
+                logs=CloudWatchLogsHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name),
+                job_id=str(self.job_id),
+                log=self.log,
+                stream_logs=self.stream_logs and self.mode == "poke",
+                tail_lines=self.log_tail_lines,
+                failed_children=self.failed_children_logs,
+                max_runnable_seconds=self.max_runnable_seconds,
+            )
+            self._poller = JobStatusPoller(self.hook, interval=max(float(self.poke_interval), 0.001))
+        return self._monitor, self._poller

@@ -1,0 +1,53 @@
+"""Render Jinja templates inside specs, then validate the rendered spec again.
+
+Specs are frozen dataclasses, so Airflow cannot render them in place. Operators call
+:func:`render_spec` at the start of ``execute``: every string inside the spec is rendered and the
+spec is rebuilt, which re-runs its validation on the real values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from airflow_batch_plugin.specs.common import deferred_validation
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+SpecT = TypeVar("SpecT")
+
+
+def render_spec(spec: SpecT, render: Callable[[Any], Any]) -> SpecT:
+    """Return a copy of the dataclass ``spec`` with ``render`` applied to every templated value.
+
+    Nested parts are rebuilt without validating; the outer spec then validates the whole, so a
+    bad rendered value is reported with its full field path (``container.memory``).
+    """
+    with deferred_validation():
+        rendered = _render_value(spec, render)
+    if rendered is not spec:
+        rendered.validate()
+    return rendered
+
+
+def _render_value(value: Any, render: Callable[[Any], Any]) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            f.name: _render_value(getattr(value, f.name), render) for f in dataclasses.fields(value) if f.init
+        }
+        if all(changes[name] is getattr(value, name) for name in changes):
+            return value
+        return dataclasses.replace(value, **changes)
+    if isinstance(value, str):
+        return render(value) if "{{" in value or "{%" in value else value
+    if isinstance(value, list):
+        rendered = [_render_value(item, render) for item in value]
+        return value if all(a is b for a, b in zip(rendered, value, strict=False)) else rendered
+    if isinstance(value, tuple):
+        rendered_tuple = tuple(_render_value(item, render) for item in value)
+        return value if all(a is b for a, b in zip(rendered_tuple, value, strict=False)) else rendered_tuple
+    if isinstance(value, dict):
+        rendered_dict = {key: _render_value(item, render) for key, item in value.items()}
+        return value if all(rendered_dict[k] is value[k] for k in value) else rendered_dict
+    return value

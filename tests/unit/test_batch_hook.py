@@ -1,0 +1,82 @@
+"""BatchHook against moto's in-process AWS: idempotent registration, chunked DescribeJobs."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from moto import mock_aws
+
+from airflow_batch_plugin.hooks.batch import SPEC_HASH_TAG, BatchHook, chunked
+from airflow_batch_plugin.specs.job_definition import JobDefinitionSpec
+
+
+@pytest.fixture
+def hook(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AWS_DEFAULT",
+        '{"conn_type": "aws", "login": "testing", "password": "testing",'
+        ' "extra": {"region_name": "us-east-1"}}',
+    )
+    with mock_aws():
+        yield BatchHook()
+
+
+def count_calls(hook: BatchHook) -> Counter:
+    calls: Counter = Counter()
+    hook.conn.meta.events.register("before-call.batch.*", lambda model, **_: calls.update([model.name]))
+    return calls
+
+
+def spec(**overrides) -> JobDefinitionSpec:
+    args = {"name": "etl", "image": "python:3.12", "command": ["python", "-V"], "vcpus": 1, "memory": 512}
+    return JobDefinitionSpec.container_job(**{**args, **overrides})
+
+
+def test_chunked_keeps_order_drops_duplicates_and_caps_size():
+    assert list(chunked(["a", "b", "a", "c", "d"], 2)) == [["a", "b"], ["c", "d"]]
+    assert list(chunked([], 100)) == []
+    assert [len(c) for c in chunked((str(i) for i in range(250)), 100)] == [100, 100, 50]
+
+
+def test_describe_jobs_asks_once_per_hundred_ids(hook):
+    calls = count_calls(hook)
+    assert hook.describe_jobs(f"job-{i}" for i in range(250)) == {}
+    assert calls["DescribeJobs"] == 3
+
+
+def test_unchanged_spec_reuses_the_active_revision_without_a_write(hook):
+    calls = count_calls(hook)
+    first = hook.ensure_job_definition(spec())
+    again = hook.ensure_job_definition(spec())
+    assert first.registered is True
+    assert again.registered is False
+    assert again.arn == first.arn
+    assert calls["RegisterJobDefinition"] == 1
+
+
+def test_changed_spec_registers_a_new_revision(hook):
+    first = hook.ensure_job_definition(spec())
+    changed = hook.ensure_job_definition(spec(memory=1024))
+    assert changed.registered is True
+    assert changed.revision == first.revision + 1
+    back = hook.ensure_job_definition(spec())
+    assert back.registered is False
+    assert back.arn == first.arn
+
+
+def test_registration_records_the_spec_hash_as_a_tag(hook):
+    definition = hook.ensure_job_definition(spec())
+    [revision] = hook.list_job_definition_revisions("etl")
+    assert revision["jobDefinitionArn"] == definition.arn
+    assert revision["tags"][SPEC_HASH_TAG] == spec().content_hash()
+
+
+def test_revisions_are_listed_newest_first_and_deregistered(hook):
+    for memory in (512, 1024, 2048):
+        hook.ensure_job_definition(spec(memory=memory))
+    revisions = hook.list_job_definition_revisions("etl")
+    assert [r["revision"] for r in revisions] == [3, 2, 1]
+    hook.deregister_job_definition(revisions[-1]["jobDefinitionArn"])
+    assert [r["revision"] for r in hook.list_job_definition_revisions("etl")] == [3, 2]
