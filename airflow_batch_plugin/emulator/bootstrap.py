@@ -1,0 +1,187 @@
+"""Create, through the AWS APIs, what a fresh account needs to run Batch jobs; idempotently."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from airflow_batch_plugin.emulator.settings import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY
+
+DEFAULT_COMPUTE_ENVIRONMENT = "airflow-batch-ce"
+DEFAULT_JOB_QUEUE = "airflow-batch-queue"
+FARGATE_COMPUTE_ENVIRONMENT = "airflow-batch-fargate-ce"
+FARGATE_JOB_QUEUE = "airflow-batch-fargate-queue"
+MAX_VCPUS = 256
+#: The S3 bucket the example DAGs read and write.
+DEMO_BUCKET = "airflow-batch-demo"
+
+VPC_NAME = "airflow-batch-vpc"
+VPC_CIDR = "10.0.0.0/16"
+SUBNET_CIDR = "10.0.1.0/24"
+SECURITY_GROUP_NAME = "airflow-batch-sg"
+BATCH_SERVICE_ROLE = "AWSBatchServiceRole"
+ECS_INSTANCE_ROLE = "ecsInstanceRole"
+TASK_EXECUTION_ROLE = "ecsTaskExecutionRole"
+
+_ROLE_TRUST = {
+    BATCH_SERVICE_ROLE: "batch.amazonaws.com",
+    ECS_INSTANCE_ROLE: "ec2.amazonaws.com",
+    TASK_EXECUTION_ROLE: "ecs-tasks.amazonaws.com",
+}
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    """What the bootstrap made (or found): names and ids a DAG or a test needs."""
+
+    job_queue: str
+    fargate_job_queue: str
+    compute_environment: str
+    fargate_compute_environment: str
+    subnet_id: str
+    security_group_id: str
+    service_role_arn: str
+    instance_profile_arn: str
+    execution_role_arn: str
+    bucket: str
+
+
+def _client(service: str, endpoint_url: str | None, region: str) -> Any:
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=DUMMY_ACCESS_KEY_ID,
+        aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
+    )
+
+
+def _ensure_network(ec2: Any) -> tuple[str, str]:
+    """Return (subnet id, security group id) of the emulator VPC, creating them if missing."""
+    vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [VPC_NAME]}])["Vpcs"]
+    if vpcs:
+        vpc_id = vpcs[0]["VpcId"]
+    else:
+        vpc_id = ec2.create_vpc(CidrBlock=VPC_CIDR)["Vpc"]["VpcId"]
+        ec2.create_tags(Resources=[vpc_id], Tags=[{"Key": "Name", "Value": VPC_NAME}])
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]
+    subnet_id = (
+        subnets[0]["SubnetId"]
+        if subnets
+        else ec2.create_subnet(VpcId=vpc_id, CidrBlock=SUBNET_CIDR)["Subnet"]["SubnetId"]
+    )
+    groups = ec2.describe_security_groups(
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc_id]},
+            {"Name": "group-name", "Values": [SECURITY_GROUP_NAME]},
+        ]
+    )["SecurityGroups"]
+    group_id = (
+        groups[0]["GroupId"]
+        if groups
+        else ec2.create_security_group(
+            GroupName=SECURITY_GROUP_NAME, Description="AWS Batch jobs of the emulator", VpcId=vpc_id
+        )["GroupId"]
+    )
+    return subnet_id, group_id
+
+
+def _ensure_role(iam: Any, name: str) -> str:
+    """Return the ARN of role ``name``, creating it with its trust policy if missing."""
+    try:
+        return str(iam.get_role(RoleName=name)["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        pass
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": _ROLE_TRUST[name]}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    return str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
+
+
+def _ensure_instance_profile(iam: Any) -> str:
+    try:
+        return str(iam.get_instance_profile(InstanceProfileName=ECS_INSTANCE_ROLE)["InstanceProfile"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        pass
+    arn = str(iam.create_instance_profile(InstanceProfileName=ECS_INSTANCE_ROLE)["InstanceProfile"]["Arn"])
+    iam.add_role_to_instance_profile(InstanceProfileName=ECS_INSTANCE_ROLE, RoleName=ECS_INSTANCE_ROLE)
+    return arn
+
+
+def _ensure_compute_environment(batch: Any, name: str, service_role: str, resources: dict[str, Any]) -> None:
+    existing = batch.describe_compute_environments(computeEnvironments=[name])["computeEnvironments"]
+    if not existing:
+        batch.create_compute_environment(
+            computeEnvironmentName=name,
+            type="MANAGED",
+            state="ENABLED",
+            computeResources=resources,
+            serviceRole=service_role,
+        )
+
+
+def _ensure_job_queue(batch: Any, name: str, compute_environment: str) -> None:
+    if not batch.describe_job_queues(jobQueues=[name])["jobQueues"]:
+        batch.create_job_queue(
+            jobQueueName=name,
+            state="ENABLED",
+            priority=1,
+            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": compute_environment}],
+        )
+
+
+def bootstrap(endpoint_url: str | None, region: str) -> BootstrapResult:
+    """Create the network, roles, compute environments, queues and demo bucket, unless present.
+
+    ``endpoint_url`` None talks to the default AWS endpoints, which ``moto.mock_aws()`` intercepts.
+    """
+    subnet_id, group_id = _ensure_network(_client("ec2", endpoint_url, region))
+    iam = _client("iam", endpoint_url, region)
+    service_role = _ensure_role(iam, BATCH_SERVICE_ROLE)
+    _ensure_role(iam, ECS_INSTANCE_ROLE)
+    instance_profile = _ensure_instance_profile(iam)
+    execution_role = _ensure_role(iam, TASK_EXECUTION_ROLE)
+    batch = _client("batch", endpoint_url, region)
+    network = {"subnets": [subnet_id], "securityGroupIds": [group_id], "maxvCpus": MAX_VCPUS}
+    _ensure_compute_environment(
+        batch,
+        DEFAULT_COMPUTE_ENVIRONMENT,
+        service_role,
+        {
+            **network,
+            "type": "EC2",
+            "minvCpus": 0,
+            "instanceTypes": ["optimal"],
+            "instanceRole": instance_profile,
+        },
+    )
+    _ensure_compute_environment(
+        batch, FARGATE_COMPUTE_ENVIRONMENT, service_role, {**network, "type": "FARGATE"}
+    )
+    _ensure_job_queue(batch, DEFAULT_JOB_QUEUE, DEFAULT_COMPUTE_ENVIRONMENT)
+    _ensure_job_queue(batch, FARGATE_JOB_QUEUE, FARGATE_COMPUTE_ENVIRONMENT)
+    _ensure_bucket(_client("s3", endpoint_url, region), DEMO_BUCKET)
+    return BootstrapResult(
+        job_queue=DEFAULT_JOB_QUEUE,
+        fargate_job_queue=FARGATE_JOB_QUEUE,
+        compute_environment=DEFAULT_COMPUTE_ENVIRONMENT,
+        fargate_compute_environment=FARGATE_COMPUTE_ENVIRONMENT,
+        subnet_id=subnet_id,
+        security_group_id=group_id,
+        service_role_arn=service_role,
+        instance_profile_arn=instance_profile,
+        execution_role_arn=execution_role,
+        bucket=DEMO_BUCKET,
+    )
+
+
+def _ensure_bucket(s3: Any, name: str) -> None:
+    existing = {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}
+    if name not in existing:
+        s3.create_bucket(Bucket=name)

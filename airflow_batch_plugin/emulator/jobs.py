@@ -1,0 +1,381 @@
+"""The emulated Batch job: its state, its attempts, and how DescribeJobs and ListJobs show it."""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_batch_plugin.emulator.containers import (
+    apply_container_overrides,
+    eks_containers,
+    node_container,
+    node_count,
+)
+
+SUBMITTED = "SUBMITTED"
+PENDING = "PENDING"
+RUNNABLE = "RUNNABLE"
+STARTING = "STARTING"
+RUNNING = "RUNNING"
+SUCCEEDED = "SUCCEEDED"
+FAILED = "FAILED"
+STATUSES = (SUBMITTED, PENDING, RUNNABLE, STARTING, RUNNING, SUCCEEDED, FAILED)
+TERMINAL_STATUSES = frozenset({SUCCEEDED, FAILED})
+NOT_STARTED_STATUSES = frozenset({SUBMITTED, PENDING, RUNNABLE})
+
+# Status reasons, worded as AWS Batch words them.
+ESSENTIAL_CONTAINER_EXITED = "Essential container in task exited"
+DEPENDENT_JOB_FAILED = "Dependent Job failed"
+ARRAY_CHILD_JOB_FAILED = "Array Child Job failed"
+ATTEMPT_TIMED_OUT = "Job attempt duration exceeded timeout"
+
+CONTAINER_KIND = "container"
+MULTINODE_KIND = "multinode"
+EKS_KIND = "eks"
+
+_CONTAINER_DETAIL_KEYS = (
+    "image",
+    "vcpus",
+    "memory",
+    "command",
+    "jobRoleArn",
+    "executionRoleArn",
+    "volumes",
+    "environment",
+    "mountPoints",
+    "readonlyRootFilesystem",
+    "ulimits",
+    "privileged",
+    "user",
+    "instanceType",
+    "resourceRequirements",
+    "linuxParameters",
+    "logConfiguration",
+    "secrets",
+    "networkConfiguration",
+    "fargatePlatformConfiguration",
+    "ephemeralStorage",
+    "runtimePlatform",
+    "repositoryCredentials",
+    "enableExecuteCommand",
+)
+
+
+def now_ms() -> int:
+    """Return the current time as AWS shows it: epoch milliseconds."""
+    return int(time.time() * 1000)
+
+
+@dataclass
+class Attempt:
+    """One finished attempt, as DescribeJobs lists it under ``attempts``."""
+
+    started_at: int | None
+    stopped_at: int
+    status_reason: str
+    task_arn: str
+    container_instance_arn: str | None
+    log_stream_name: str | None
+    exit_code: int | None
+    reason: str | None
+
+    def describe(self) -> dict[str, Any]:
+        """Return the AttemptDetail shape."""
+        container: dict[str, Any] = {"taskArn": self.task_arn, "networkInterfaces": []}
+        optional = {
+            "containerInstanceArn": self.container_instance_arn,
+            "exitCode": self.exit_code,
+            "reason": self.reason,
+            "logStreamName": self.log_stream_name,
+        }
+        container.update({key: value for key, value in optional.items() if value is not None})
+        detail: dict[str, Any] = {
+            "container": container,
+            "stoppedAt": self.stopped_at,
+            "statusReason": self.status_reason,
+        }
+        if self.started_at is not None:
+            detail["startedAt"] = self.started_at
+        return detail
+
+    def describe_eks(self, pod_name: str) -> dict[str, Any]:
+        """Return the EksAttemptDetail shape."""
+        container = {key: value for key, value in (("exitCode", self.exit_code), ("reason", self.reason))}
+        detail: dict[str, Any] = {
+            "containers": [{key: value for key, value in container.items() if value is not None}],
+            "podName": pod_name,
+            "nodeName": "emulator-node",
+            "stoppedAt": self.stopped_at,
+            "statusReason": self.status_reason,
+        }
+        if self.started_at is not None:
+            detail["startedAt"] = self.started_at
+        return detail
+
+
+WAITING_PHASE = "waiting"
+LAUNCHING_PHASE = "launching"
+RUNNING_PHASE = "running"
+
+
+@dataclass(eq=False)
+class ActiveAttempt:
+    """The attempt in progress: its processes, log streams and why the emulator may be stopping it.
+
+    ``phase`` is ``waiting`` (STARTING, nothing started), ``launching`` (processes being started
+    outside the lock) or ``running`` (processes attached). ``stop_reason`` is the statusReason the
+    attempt ends with when the emulator, not the container, ends it; ``retryable`` is False when
+    that end must not be retried (TerminateJob, timeout).
+    """
+
+    number: int
+    slots: int
+    task_arn: str
+    container_instance_arn: str | None
+    main_node: int = 0
+    phase: str = WAITING_PHASE
+    log_stream_names: dict[int, str] = field(default_factory=dict)
+    started_at: int | None = None
+    handles: dict[int, Any] = field(default_factory=dict)
+    exit_codes: dict[int, int] = field(default_factory=dict)
+    pending_nodes: set[int] = field(default_factory=set)
+    stop_reason: str | None = None
+    container_reason: str | None = None
+    retryable: bool = True
+
+
+@dataclass(eq=False)
+class BatchJob:
+    """A submitted job, an array parent or an array child, with everything DescribeJobs reports."""
+
+    job_id: str
+    arn: str
+    name: str
+    queue: Any
+    definition: Any
+    seq: int
+    created_at: int
+    parameters: dict[str, str]
+    depends_on: list[dict[str, str]]
+    container_overrides: dict[str, Any] | None = None
+    eks_override: dict[str, Any] | None = None
+    node_overrides: dict[str, Any] | None = None
+    timeout: dict[str, Any] | None = None
+    retry_strategy: dict[str, Any] | None = None
+    propagate_tags: bool | None = None
+    share_identifier: str | None = None
+    scheduling_priority: int | None = None
+    array_size: int | None = None
+    array_index: int | None = None
+    parent: BatchJob | None = None
+    children: list[BatchJob] = field(default_factory=list)
+    status: str = SUBMITTED
+    status_reason: str | None = None
+    started_at: int | None = None
+    stopped_at: int | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    active: ActiveAttempt | None = None
+    is_cancelled: bool = False
+    is_terminated: bool = False
+    status_summary: dict[str, int] = field(default_factory=dict)
+    dependency_ids: list[str] = field(default_factory=list)
+    compute_environment: Any = None
+    entered_status_at: float = 0.0
+    _containers: list[dict[str, Any]] | None = None
+
+    @property
+    def kind(self) -> str:
+        """Return ``container``, ``multinode`` or ``eks``."""
+        if self.definition.eks_properties is not None:
+            return EKS_KIND
+        if self.definition.type == MULTINODE_KIND:
+            return MULTINODE_KIND
+        return CONTAINER_KIND
+
+    @property
+    def is_array_parent(self) -> bool:
+        """Return whether this job only tracks array children and runs nothing itself."""
+        return self.array_size is not None
+
+    @property
+    def attempt_duration_seconds(self) -> float | None:
+        """Return the attempt timeout: the job's, else the job definition's."""
+        timeout = self.timeout or self.definition.timeout or {}
+        seconds = timeout.get("attemptDurationSeconds")
+        return float(seconds) if seconds else None
+
+    @property
+    def effective_retry_strategy(self) -> dict[str, Any]:
+        """Return the retry strategy: the job's, else the job definition's."""
+        return self.retry_strategy or self.definition.retry_strategy or {}
+
+    @property
+    def main_node(self) -> int:
+        """Return the main node index of a multi-node job (0 for other kinds)."""
+        if self.kind != MULTINODE_KIND:
+            return 0
+        return int(self.definition.node_properties.get("mainNode", 0))
+
+    def containers(self) -> list[dict[str, Any]]:
+        """Return the merged container of each node (one for container and EKS jobs)."""
+        if self._containers is None:
+            self._containers = self._merge_containers()
+        return self._containers
+
+    def _merge_containers(self) -> list[dict[str, Any]]:
+        definition = self.definition
+        if self.kind == EKS_KIND:
+            return eks_containers(definition.eks_properties, self.eks_override, self.parameters)[:1]
+        if self.kind == MULTINODE_KIND:
+            nodes = node_count(definition.node_properties, self.node_overrides)
+            return [
+                node_container(definition.node_properties, self.node_overrides, index, self.parameters)
+                for index in range(nodes)
+            ]
+        return [
+            apply_container_overrides(
+                definition.container_properties or {}, self.container_overrides, self.parameters
+            )
+        ]
+
+    def latest_attempt_view(self) -> tuple[int | None, str | None, str | None, str | None, str | None]:
+        """Return exit code, reason, log stream, task ARN and instance ARN of the latest attempt."""
+        if self.active is not None:
+            active = self.active
+            stream = active.log_stream_names.get(active.main_node)
+            return None, None, stream, active.task_arn, active.container_instance_arn
+        if self.attempts:
+            last = self.attempts[-1]
+            return (
+                last.exit_code,
+                last.reason,
+                last.log_stream_name,
+                last.task_arn,
+                last.container_instance_arn,
+            )
+        return None, None, None, None, None
+
+    def describe(self, tags: dict[str, str]) -> dict[str, Any]:
+        """Return the JobDetail shape DescribeJobs answers with; ``tags`` are the job's current tags."""
+        detail: dict[str, Any] = {
+            "jobArn": self.arn,
+            "jobName": self.name,
+            "jobId": self.job_id,
+            "jobQueue": self.queue.arn,
+            "status": self.status,
+            "attempts": [] if self.kind == EKS_KIND else [attempt.describe() for attempt in self.attempts],
+            "createdAt": self.created_at,
+            "dependsOn": copy.deepcopy(self.depends_on),
+            "jobDefinition": self.definition.arn,
+            "parameters": dict(self.parameters),
+            "tags": tags,
+            "propagateTags": bool(self.propagate_tags),
+            "platformCapabilities": list(self.definition.platform_capabilities or []),
+            "isCancelled": self.is_cancelled,
+            "isTerminated": self.is_terminated,
+        }
+        optional = {
+            "statusReason": self.status_reason,
+            "startedAt": self.started_at,
+            "stoppedAt": self.stopped_at,
+            "shareIdentifier": self.share_identifier,
+            "schedulingPriority": self.scheduling_priority,
+        }
+        detail.update({key: value for key, value in optional.items() if value is not None})
+        if self.effective_retry_strategy:
+            detail["retryStrategy"] = copy.deepcopy(self.effective_retry_strategy)
+        if self.attempt_duration_seconds:
+            detail["timeout"] = {"attemptDurationSeconds": int(self.attempt_duration_seconds)}
+        if self.kind == EKS_KIND:
+            detail["eksProperties"] = self._describe_eks()
+            detail["eksAttempts"] = [attempt.describe_eks(self._pod_name()) for attempt in self.attempts]
+        else:
+            detail["container"] = self._describe_container()
+        if self.kind == MULTINODE_KIND:
+            detail["nodeProperties"] = self._describe_node_properties()
+        if self.is_array_parent:
+            detail["arrayProperties"] = {"size": self.array_size, "statusSummary": self._summary_counts()}
+        elif self.array_index is not None:
+            detail["arrayProperties"] = {"index": self.array_index}
+        return detail
+
+    def summary(self) -> dict[str, Any]:
+        """Return the JobSummary shape ListJobs answers with."""
+        summary: dict[str, Any] = {
+            "jobArn": self.arn,
+            "jobId": self.job_id,
+            "jobName": self.name,
+            "createdAt": self.created_at,
+            "status": self.status,
+            "jobDefinition": self.definition.arn,
+            "isCancelled": self.is_cancelled,
+            "isTerminated": self.is_terminated,
+        }
+        optional = {
+            "statusReason": self.status_reason,
+            "startedAt": self.started_at,
+            "stoppedAt": self.stopped_at,
+            "shareIdentifier": self.share_identifier,
+        }
+        summary.update({key: value for key, value in optional.items() if value is not None})
+        exit_code, reason, *_ = self.latest_attempt_view()
+        container = {key: value for key, value in (("exitCode", exit_code), ("reason", reason))}
+        container = {key: value for key, value in container.items() if value is not None}
+        if container:
+            summary["container"] = container
+        if self.is_array_parent:
+            summary["arrayProperties"] = {"size": self.array_size}
+        elif self.array_index is not None:
+            summary["arrayProperties"] = {"index": self.array_index}
+        if self.kind == MULTINODE_KIND:
+            summary["nodeProperties"] = {"numNodes": len(self.containers())}
+        return summary
+
+    def _summary_counts(self) -> dict[str, int]:
+        return {status: self.status_summary.get(status, 0) for status in STATUSES}
+
+    def _describe_container(self) -> dict[str, Any]:
+        merged = self.containers()[self.main_node]
+        container = {key: copy.deepcopy(merged[key]) for key in _CONTAINER_DETAIL_KEYS if key in merged}
+        container.setdefault("command", [])
+        container.setdefault("environment", [])
+        exit_code, reason, stream, task_arn, instance_arn = self.latest_attempt_view()
+        runtime = {
+            "exitCode": exit_code,
+            "reason": reason,
+            "logStreamName": stream,
+            "taskArn": task_arn,
+            "containerInstanceArn": instance_arn,
+        }
+        container.update({key: value for key, value in runtime.items() if value is not None})
+        if task_arn is not None:
+            container["networkInterfaces"] = []
+        return container
+
+    def _describe_node_properties(self) -> dict[str, Any]:
+        node_properties = copy.deepcopy(self.definition.node_properties)
+        node_properties["numNodes"] = len(self.containers())
+        return node_properties
+
+    def _pod_name(self) -> str:
+        return f"aws-batch.{self.job_id.replace(':', '-')}"
+
+    def _describe_eks(self) -> dict[str, Any]:
+        pod_properties = copy.deepcopy((self.definition.eks_properties or {}).get("podProperties") or {})
+        containers = copy.deepcopy(self.containers())
+        exit_code, reason, *_ = self.latest_attempt_view()
+        if containers:
+            containers[0].update(
+                {
+                    key: value
+                    for key, value in (("exitCode", exit_code), ("reason", reason))
+                    if value is not None
+                }
+            )
+        pod_properties["containers"] = containers
+        if self.active is not None or self.attempts:
+            pod_properties["podName"] = self._pod_name()
+            pod_properties["nodeName"] = "emulator-node"
+        return {"podProperties": pod_properties}

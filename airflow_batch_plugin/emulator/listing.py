@@ -1,0 +1,121 @@
+"""Answer ListJobs as AWS does: by queue or array parent, status or filters, page by page."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import TYPE_CHECKING, Any
+
+from moto.batch.exceptions import ClientException
+
+from airflow_batch_plugin.emulator.jobs import RUNNING, STATUSES
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from airflow_batch_plugin.emulator.jobs import BatchJob
+    from airflow_batch_plugin.emulator.store import JobStore
+
+STATUS_PAGE_LIMIT = 1000
+FILTER_PAGE_LIMIT = 100
+FILTER_NAMES = ("JOB_NAME", "JOB_DEFINITION", "BEFORE_CREATED_AT", "AFTER_CREATED_AT")
+
+
+def encode_token(sequence: int) -> str:
+    """Return the opaque nextToken that resumes after the job with this sequence number."""
+    return base64.urlsafe_b64encode(f"after:{sequence}".encode()).decode()
+
+
+def decode_token(token: str) -> int:
+    """Return the sequence number a nextToken resumes after."""
+    try:
+        prefix, _, sequence = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
+        if prefix != "after":
+            raise ValueError(prefix)
+        return int(sequence)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ClientException(f"Invalid nextToken: {token}") from None
+
+
+def _matches_prefix_pattern(value: str, pattern: str) -> bool:
+    value, pattern = value.lower(), pattern.lower()
+    if pattern.endswith("*"):
+        return value.startswith(pattern[:-1])
+    return value == pattern
+
+
+def _definition_matches(job: BatchJob, pattern: str) -> bool:
+    definition = job.definition
+    if pattern.startswith("arn:"):
+        return definition.arn == pattern
+    if ":" in pattern and not pattern.endswith("*"):
+        return f"{definition.name}:{definition.revision}" == pattern
+    return _matches_prefix_pattern(definition.name, pattern)
+
+
+def _filter_predicate(name: str, values: Sequence[str]) -> Callable[[BatchJob], bool]:
+    if name not in FILTER_NAMES:
+        raise ClientException(f"Invalid filter name {name}; valid names are {', '.join(FILTER_NAMES)}")
+    if not values:
+        raise ClientException(f"Filter {name} needs a value")
+    value = values[0]
+    if name == "JOB_NAME":
+        return lambda job: _matches_prefix_pattern(job.name, value)
+    if name == "JOB_DEFINITION":
+        return lambda job: _definition_matches(job, value)
+    try:
+        moment = int(value)
+    except ValueError:
+        raise ClientException(f"Filter {name} needs epoch milliseconds, got {value}") from None
+    if name == "BEFORE_CREATED_AT":
+        return lambda job: job.created_at < moment
+    return lambda job: job.created_at > moment
+
+
+def _candidates(store: JobStore, backend: Any, request: dict[str, Any]) -> Sequence[BatchJob]:
+    if request.get("arrayJobId"):
+        parent = store.get(request["arrayJobId"])
+        return parent.children if parent is not None else []
+    if request.get("multiNodeJobId"):
+        return []
+    if request.get("jobQueue"):
+        queue = backend.get_job_queue(request["jobQueue"])
+        if queue is None:
+            raise ClientException(f"Job queue {request['jobQueue']} does not exist")
+        return store.queue_jobs(queue.arn)
+    raise ClientException("One of jobQueue, arrayJobId or multiNodeJobId must be specified")
+
+
+def list_jobs(store: JobStore, backend: Any, request: dict[str, Any]) -> dict[str, Any]:
+    """Return the ListJobs response for ``request`` (the SubmitJob-style JSON body)."""
+    filters = request.get("filters") or []
+    if filters:
+        predicates = [_filter_predicate(item.get("name", ""), item.get("values") or []) for item in filters]
+        page_limit = FILTER_PAGE_LIMIT
+    else:
+        status = request.get("jobStatus") or RUNNING
+        if status not in STATUSES:
+            raise ClientException(f"Job status is not one of {' | '.join(STATUSES)}")
+        predicates = [lambda job: job.status == status]
+        page_limit = STATUS_PAGE_LIMIT
+    max_results = request.get("maxResults")
+    if max_results is not None and int(max_results) < 1:
+        raise ClientException("maxResults must be at least 1")
+    limit = min(int(max_results or page_limit), page_limit)
+    after = decode_token(request["nextToken"]) if request.get("nextToken") else -1
+
+    summaries: list[dict[str, Any]] = []
+    last_sequence: int | None = None
+    has_more = False
+    for job in _candidates(store, backend, request):
+        if job.seq <= after or not all(predicate(job) for predicate in predicates):
+            continue
+        if len(summaries) == limit:
+            has_more = True
+            break
+        summaries.append(job.summary())
+        last_sequence = job.seq
+    response: dict[str, Any] = {"jobSummaryList": summaries}
+    if has_more and last_sequence is not None:
+        response["nextToken"] = encode_token(last_sequence)
+    return response

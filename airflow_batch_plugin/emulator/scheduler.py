@@ -1,0 +1,524 @@
+"""Move one backend's jobs through their statuses from one scheduler thread.
+
+Statuses go SUBMITTED, PENDING (dependencies), RUNNABLE (capacity), STARTING, RUNNING and end in
+SUCCEEDED or FAILED; each lasts at least ``step_seconds`` so a poller can observe it. Every change
+of state happens under ``Scheduler.lock``; API handlers take the same lock. Timers live in one heap,
+so ten thousand array children cost heap entries, not threads.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from moto.batch.utils import make_arn_for_job
+
+from airflow_batch_plugin.emulator.capacity import place
+from airflow_batch_plugin.emulator.containers import log_destination
+from airflow_batch_plugin.emulator.jobs import (
+    ARRAY_CHILD_JOB_FAILED,
+    ATTEMPT_TIMED_OUT,
+    DEPENDENT_JOB_FAILED,
+    EKS_KIND,
+    ESSENTIAL_CONTAINER_EXITED,
+    FAILED,
+    LAUNCHING_PHASE,
+    NOT_STARTED_STATUSES,
+    PENDING,
+    RUNNABLE,
+    RUNNING,
+    RUNNING_PHASE,
+    STARTING,
+    SUBMITTED,
+    SUCCEEDED,
+    TERMINAL_STATUSES,
+    WAITING_PHASE,
+    ActiveAttempt,
+    Attempt,
+    BatchJob,
+    now_ms,
+)
+from airflow_batch_plugin.emulator.launch import LaunchError, cannot_start_reason, launch_spec
+from airflow_batch_plugin.emulator.process import CloudWatchLogSink, LaunchSpec, supervisor
+from airflow_batch_plugin.emulator.retry import should_retry
+from airflow_batch_plugin.emulator.secrets import SecretResolutionError, resolve_secrets
+from airflow_batch_plugin.emulator.settings import current_settings
+from airflow_batch_plugin.emulator.store import JobStore
+
+if TYPE_CHECKING:
+    from airflow_batch_plugin.emulator.process import ProcessHandle
+
+logger = logging.getLogger(__name__)
+
+TASK_FAILED_TO_START = "Task failed to start"
+
+_ADVANCE = "advance"
+_TIMEOUT = "timeout"
+_FINISH = "finish"
+
+
+@dataclass
+class _Timer:
+    action: str
+    job: BatchJob
+    expected_status: str
+    attempt_number: int
+
+
+@dataclass
+class _LaunchPlan:
+    job: BatchJob
+    attempt: ActiveAttempt
+    specs: dict[int, LaunchSpec]
+    sinks: dict[int, CloudWatchLogSink]
+
+
+class Scheduler:
+    """Own the jobs of one moto Batch backend and run them as local processes."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+        self.lock = threading.RLock()
+        self._wakeup = threading.Condition(self.lock)
+        self.store = JobStore()
+        self._timers: list[tuple[float, int, _Timer]] = []
+        self._tiebreak = itertools.count()
+        self._ready: dict[str, deque[tuple[float, BatchJob]]] = {}
+        self._slots_in_use = 0
+        self._stopped = False
+        self._thread = threading.Thread(
+            target=self._run, name=f"batch-emulator-scheduler-{backend.region_name}", daemon=True
+        )
+        self._thread.start()
+
+    # ------------------------------------------------- API; callers hold self.lock (shutdown takes it)
+
+    def submit(self, job: BatchJob) -> None:
+        """Accept a new job (already validated) in SUBMITTED."""
+        job.entered_status_at = time.monotonic()
+        self.store.add(job)
+        self._schedule(job.entered_status_at + self._step(), _ADVANCE, job, SUBMITTED)
+
+    def terminate(self, job: BatchJob, reason: str) -> None:
+        """Stop a job in any status (children of an array parent too); it ends FAILED with ``reason``."""
+        if job.status in TERMINAL_STATUSES:
+            return
+        job.is_terminated = True
+        if job.is_array_parent:
+            self._end_parent(job, reason, cancel_only=False)
+            return
+        active = job.active
+        if job.status in NOT_STARTED_STATUSES or active is None or active.phase == WAITING_PHASE:
+            self._release(job)
+            self._set_status(job, FAILED, reason)
+            return
+        self._stop_attempt(job, active, reason)
+
+    def cancel(self, job: BatchJob, reason: str) -> None:
+        """Cancel a job that has not reached STARTING yet; later jobs are left alone, as on AWS."""
+        if job.status in TERMINAL_STATUSES:
+            return
+        if job.is_array_parent:
+            job.is_cancelled = True
+            self._end_parent(job, reason, cancel_only=True)
+        elif job.status in NOT_STARTED_STATUSES:
+            job.is_cancelled = True
+            self._set_status(job, FAILED, reason)
+
+    def shutdown(self) -> None:
+        """Stop the scheduler thread and kill every process of this backend."""
+        with self._wakeup:
+            self._stopped = True
+            for job in self.store.all_jobs():
+                if job.active is not None:
+                    for handle in list(job.active.handles.values()):
+                        supervisor().stop(handle, 0.0)
+            self._wakeup.notify_all()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout=5)
+
+    # ------------------------------------------------------------------------------ the thread
+
+    def _run(self) -> None:
+        while True:
+            with self._wakeup:
+                if self._stopped:
+                    return
+                try:
+                    plans = self._step_once(time.monotonic())
+                except Exception:
+                    logger.exception("scheduler step failed")
+                    plans = []
+                if not plans:
+                    self._wakeup.wait(self._wait_seconds())
+                    continue
+            for plan in plans:
+                self._launch(plan)
+
+    def _wait_seconds(self) -> float | None:
+        now = time.monotonic()
+        moments = [self._timers[0][0]] if self._timers else []
+        if self._slots_in_use < current_settings().max_running:
+            moments += [entries[0][0] for entries in self._ready.values() if entries and entries[0][0] > now]
+        return max(0.0, min(moments) - now) if moments else None
+
+    def _step(self) -> float:
+        return current_settings().step_seconds
+
+    def _schedule(
+        self, due: float, action: str, job: BatchJob, expected_status: str, attempt: int = 0
+    ) -> None:
+        timer = _Timer(action, job, expected_status, attempt)
+        heapq.heappush(self._timers, (due, next(self._tiebreak), timer))
+        self._wakeup.notify()
+
+    def _step_once(self, now: float) -> list[_LaunchPlan]:
+        plans = []
+        while self._timers and self._timers[0][0] <= now:
+            _, _, timer = heapq.heappop(self._timers)
+            if timer.job.status != timer.expected_status:
+                continue
+            plan = self._fire(timer, now)
+            if plan is not None:
+                plans.append(plan)
+        self._fill_slots(now)
+        return plans
+
+    def _fire(self, timer: _Timer, now: float) -> _LaunchPlan | None:
+        job = timer.job
+        active = job.active
+        if timer.action == _ADVANCE:
+            if job.status == SUBMITTED:
+                self._leave_submitted(job)
+            elif job.status == PENDING:
+                self._leave_pending(job)
+            elif job.status == STARTING and active is not None and active.number == timer.attempt_number:
+                return self._prepare_launch(job, active)
+        elif active is None or active.number != timer.attempt_number:
+            return None
+        elif timer.action == _TIMEOUT:
+            self._stop_attempt(job, active, ATTEMPT_TIMED_OUT)
+        elif timer.action == _FINISH and not active.pending_nodes:
+            self._finish_attempt(job, active)
+        return None
+
+    # ------------------------------------------------------------------------ status changes
+
+    def _set_status(self, job: BatchJob, status: str, reason: str | None) -> None:
+        previous = job.status
+        job.status = status
+        job.status_reason = reason
+        job.entered_status_at = time.monotonic()
+        if status in TERMINAL_STATUSES:
+            job.stopped_at = now_ms()
+        if job.parent is not None:
+            self._child_changed(job.parent, job, previous, status)
+        if status in TERMINAL_STATUSES:
+            for dependent in self.store.dependents_of(job.job_id):
+                if dependent.status == PENDING:
+                    due = max(time.monotonic(), dependent.entered_status_at + self._step())
+                    self._schedule(due, _ADVANCE, dependent, PENDING)
+
+    def _child_changed(self, parent: BatchJob, child: BatchJob, previous: str, status: str) -> None:
+        summary = parent.status_summary
+        summary[previous] = summary.get(previous, 0) - 1
+        summary[status] = summary.get(status, 0) + 1
+        if status == RUNNING and parent.started_at is None:
+            parent.started_at = child.started_at
+        finished = summary.get(SUCCEEDED, 0) + summary.get(FAILED, 0)
+        if finished == parent.array_size and parent.status not in TERMINAL_STATUSES:
+            if summary.get(FAILED, 0):
+                self._set_status(parent, FAILED, parent.status_reason or ARRAY_CHILD_JOB_FAILED)
+            else:
+                self._set_status(parent, SUCCEEDED, None)
+        elif parent.status == SUBMITTED and status not in (SUBMITTED, PENDING):
+            self._set_status(parent, PENDING, parent.status_reason)
+
+    def _leave_submitted(self, job: BatchJob) -> None:
+        if job.is_array_parent:
+            self._spawn_children(job)
+            return
+        self._set_status(job, PENDING, None)
+        self._schedule(job.entered_status_at + self._step(), _ADVANCE, job, PENDING)
+
+    def _spawn_children(self, parent: BatchJob) -> None:
+        assert parent.array_size is not None
+        created_at = now_ms()
+        entered = time.monotonic()
+        containers = parent.containers()
+        parent.status_summary = {PENDING: parent.array_size}
+        account_id, region = self._backend.account_id, self._backend.region_name
+        tags = self._backend.list_tags_for_resource(parent.arn)
+        for index in range(parent.array_size):
+            dependencies = self._child_dependencies(parent, index)
+            child_id = f"{parent.job_id}:{index}"
+            child = BatchJob(
+                job_id=child_id,
+                arn=make_arn_for_job(account_id, child_id, region),
+                name=parent.name,
+                queue=parent.queue,
+                definition=parent.definition,
+                seq=self.store.next_sequence(),
+                created_at=created_at,
+                parameters=parent.parameters,
+                depends_on=dependencies,
+                container_overrides=parent.container_overrides,
+                eks_override=parent.eks_override,
+                node_overrides=parent.node_overrides,
+                timeout=parent.timeout,
+                retry_strategy=parent.retry_strategy,
+                propagate_tags=parent.propagate_tags,
+                share_identifier=parent.share_identifier,
+                scheduling_priority=parent.scheduling_priority,
+                array_index=index,
+                parent=parent,
+                status=PENDING,
+                dependency_ids=[dependency["jobId"] for dependency in dependencies],
+                entered_status_at=entered,
+            )
+            child._containers = containers
+            parent.children.append(child)
+            self.store.add(child)
+            if tags:
+                self._backend.tag_resource(child.arn, tags)
+            self._schedule(entered + self._step(), _ADVANCE, child, PENDING)
+
+    def _child_dependencies(self, parent: BatchJob, index: int) -> list[dict[str, str]]:
+        dependencies = []
+        for dependency in parent.depends_on:
+            kind = dependency.get("type")
+            target = self.store.get(dependency["jobId"]) if dependency.get("jobId") else None
+            if kind == "SEQUENTIAL" and target is None:
+                if index > 0:
+                    dependencies.append({"jobId": f"{parent.job_id}:{index - 1}", "type": "SEQUENTIAL"})
+            elif kind == "N_TO_N" and target is not None and target.is_array_parent:
+                if index < (target.array_size or 0):
+                    dependencies.append({"jobId": f"{target.job_id}:{index}", "type": "N_TO_N"})
+            elif target is not None:
+                dependencies.append({"jobId": target.job_id})
+        return dependencies
+
+    def _leave_pending(self, job: BatchJob) -> None:
+        waiting = False
+        for dependency_id in job.dependency_ids:
+            dependency = self.store.get(dependency_id)
+            if dependency is None or dependency.status != SUCCEEDED:
+                if dependency is not None and dependency.status == FAILED:
+                    self._set_status(job, FAILED, DEPENDENT_JOB_FAILED)
+                    return
+                waiting = True
+        if not waiting:
+            self._enter_runnable(job)
+
+    def _enter_runnable(self, job: BatchJob) -> None:
+        self._set_status(job, RUNNABLE, None)
+        placement = place(job)
+        if placement.compute_environment is None:
+            job.status_reason = placement.blocked_reason
+            return
+        job.compute_environment = placement.compute_environment
+        entries = self._ready.setdefault(job.queue.arn, deque())
+        entries.append((job.entered_status_at + self._step(), job))
+        self._wakeup.notify()
+
+    def _fill_slots(self, now: float) -> None:
+        max_running = current_settings().max_running
+        queues = sorted(self._ready, key=lambda arn: -int(self._queue_priority(arn)))
+        for queue_arn in queues:
+            entries = self._ready[queue_arn]
+            while entries and self._slots_in_use < max_running:
+                eligible_at, job = entries[0]
+                if job.status != RUNNABLE:
+                    entries.popleft()
+                    continue
+                if eligible_at > now:
+                    break
+                slots = min(len(job.containers()), max_running)
+                if self._slots_in_use + slots > max_running:
+                    break
+                entries.popleft()
+                self._start(job, slots)
+
+    def _queue_priority(self, queue_arn: str) -> int:
+        queue = self._backend.get_job_queue_by_arn(queue_arn)
+        return int(queue.priority) if queue is not None else 0
+
+    def _start(self, job: BatchJob, slots: int) -> None:
+        self._slots_in_use += slots
+        task_arn, instance_arn = self._task_arns(job)
+        job.active = ActiveAttempt(
+            number=len(job.attempts) + 1,
+            slots=slots,
+            task_arn=task_arn,
+            container_instance_arn=instance_arn,
+            main_node=job.main_node,
+        )
+        self._set_status(job, STARTING, None)
+        self._schedule(job.entered_status_at + self._step(), _ADVANCE, job, STARTING, job.active.number)
+
+    def _task_arns(self, job: BatchJob) -> tuple[str, str | None]:
+        environment = job.compute_environment
+        cluster = environment.ecs_name if environment is not None else "emulator"
+        prefix = f"arn:aws:ecs:{self._backend.region_name}:{self._backend.account_id}"
+        task_arn = f"{prefix}:task/{cluster}/{uuid.uuid4().hex}"
+        resources = (environment.compute_resources or {}) if environment is not None else {}
+        if "FARGATE" in str(resources.get("type", "")):
+            return task_arn, None
+        return task_arn, f"{prefix}:container-instance/{cluster}/{uuid.uuid4().hex}"
+
+    def _release(self, job: BatchJob) -> None:
+        if job.active is not None:
+            self._slots_in_use -= job.active.slots
+            job.active = None
+            self._wakeup.notify()
+
+    # ------------------------------------------------------------------------------ launching
+
+    def _prepare_launch(self, job: BatchJob, active: ActiveAttempt) -> _LaunchPlan | None:
+        account_id, region = self._backend.account_id, self._backend.region_name
+        settings = current_settings()
+        nodes = range(len(job.containers()))
+        try:
+            secrets = {
+                node: {}
+                if job.kind == EKS_KIND
+                else resolve_secrets(job.containers()[node].get("secrets") or [], account_id, region)
+                for node in nodes
+            }
+        except SecretResolutionError as error:
+            active.stop_reason = str(error)
+            self._finish_attempt(job, active)
+            return None
+        try:
+            specs = {node: launch_spec(job, active.number, node, secrets[node], settings) for node in nodes}
+        except LaunchError as error:
+            active.stop_reason, active.container_reason = TASK_FAILED_TO_START, str(error)
+            self._finish_attempt(job, active)
+            return None
+        sinks = {}
+        for node in nodes:
+            group, prefix = log_destination(job.containers()[node], job.definition.name)
+            stream = f"{prefix}/default/{active.task_arn.rsplit('/', 1)[1]}"
+            if node != active.main_node:
+                stream = f"{stream}-node{node}"
+            sinks[node] = CloudWatchLogSink(self._backend.logs_backend, group, stream)
+            active.log_stream_names[node] = stream
+        active.phase = LAUNCHING_PHASE
+        active.pending_nodes = set(nodes)
+        return _LaunchPlan(job, active, specs, sinks)
+
+    def _launch(self, plan: _LaunchPlan) -> None:
+        """Start the plan's processes outside the lock, then record them under it."""
+        handles: dict[int, ProcessHandle] = {}
+        failures: dict[int, str] = {}
+        for node, spec in plan.specs.items():
+            on_exit = partial(self._process_exited, plan.job, plan.attempt.number, node)
+            try:
+                handles[node] = supervisor().launch(spec, plan.sinks[node].write, on_exit)
+            except (OSError, ValueError) as error:
+                failures[node] = cannot_start_reason(spec.argv[0], error)
+        with self.lock:
+            self._record_launch(plan, handles, failures)
+
+    def _record_launch(
+        self, plan: _LaunchPlan, handles: dict[int, ProcessHandle], failures: dict[int, str]
+    ) -> None:
+        job, active = plan.job, plan.attempt
+        if self._stopped:
+            for handle in handles.values():
+                supervisor().stop(handle, 0.0)
+            return
+        active.handles.update(
+            {node: handle for node, handle in handles.items() if node in active.pending_nodes}
+        )
+        active.phase = RUNNING_PHASE
+        for node, reason in failures.items():
+            active.pending_nodes.discard(node)
+            active.container_reason = reason
+            if active.stop_reason is None:
+                active.stop_reason = TASK_FAILED_TO_START
+        if failures and not handles:
+            self._finish_attempt(job, active)
+            return
+        active.started_at = now_ms()
+        job.started_at = active.started_at
+        self._set_status(job, RUNNING, None)
+        if failures or active.stop_reason is not None:
+            self._stop_processes(active, grace=0.0 if failures else None)
+        timeout = job.attempt_duration_seconds
+        if timeout:
+            self._schedule(job.entered_status_at + timeout, _TIMEOUT, job, RUNNING, active.number)
+        if not active.pending_nodes:
+            self._schedule(job.entered_status_at + self._step(), _FINISH, job, RUNNING, active.number)
+
+    def _process_exited(self, job: BatchJob, attempt_number: int, node: int, exit_code: int) -> None:
+        """Record a node's exit (called from the log pump thread)."""
+        with self.lock:
+            active = job.active
+            if self._stopped or active is None or active.number != attempt_number:
+                return
+            active.exit_codes[node] = exit_code
+            active.handles.pop(node, None)
+            active.pending_nodes.discard(node)
+            if node == active.main_node and active.handles:
+                self._stop_processes(active, grace=None)
+            if not active.pending_nodes and job.status == RUNNING:
+                due = max(time.monotonic(), job.entered_status_at + self._step())
+                self._schedule(due, _FINISH, job, RUNNING, attempt_number)
+
+    def _stop_attempt(self, job: BatchJob, active: ActiveAttempt, reason: str) -> None:
+        if active.stop_reason is None or active.stop_reason == TASK_FAILED_TO_START:
+            active.stop_reason = reason
+        active.retryable = False
+        self._stop_processes(active, grace=None)
+
+    def _stop_processes(self, active: ActiveAttempt, grace: float | None) -> None:
+        delay = current_settings().kill_grace_seconds if grace is None else grace
+        for handle in list(active.handles.values()):
+            supervisor().stop(handle, delay)
+
+    # ------------------------------------------------------------------------------- endings
+
+    def _finish_attempt(self, job: BatchJob, active: ActiveAttempt) -> None:
+        exit_code = active.exit_codes.get(active.main_node)
+        status_reason = active.stop_reason or ESSENTIAL_CONTAINER_EXITED
+        job.attempts.append(
+            Attempt(
+                started_at=active.started_at,
+                stopped_at=now_ms(),
+                status_reason=status_reason,
+                task_arn=active.task_arn,
+                container_instance_arn=active.container_instance_arn,
+                log_stream_name=active.log_stream_names.get(active.main_node),
+                exit_code=exit_code,
+                reason=active.container_reason,
+            )
+        )
+        self._release(job)
+        if active.stop_reason is None and exit_code == 0:
+            self._set_status(job, SUCCEEDED, ESSENTIAL_CONTAINER_EXITED)
+        elif active.retryable and should_retry(
+            job.effective_retry_strategy, len(job.attempts), status_reason, active.container_reason, exit_code
+        ):
+            self._enter_runnable(job)
+        else:
+            self._set_status(job, FAILED, status_reason)
+
+    def _end_parent(self, parent: BatchJob, reason: str, cancel_only: bool) -> None:
+        if not parent.children:
+            self._set_status(parent, FAILED, reason)
+            return
+        parent.status_reason = reason
+        for child in parent.children:
+            if cancel_only:
+                self.cancel(child, reason)
+            else:
+                self.terminate(child, reason)

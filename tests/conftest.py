@@ -1,0 +1,139 @@
+"""Shared pytest fixtures: the local AWS Batch emulator as a subprocess, and an Airflow connection to it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+# Airflow reads its home at import time: every test run gets a throwaway one, never the user's.
+os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-batch-tests-")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from _pytest.tmpdir import TempPathFactory
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+READY_MARKER = "export AIRFLOW_CONN_AWS_DEFAULT="
+STARTUP_TIMEOUT_SECONDS = 60.0
+DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@dataclass(frozen=True)
+class EmulatorHandle:
+    """Where the emulator listens and what the bootstrap created there."""
+
+    endpoint_url: str
+    airflow_connection: str
+    region: str
+    job_queue: str
+    fargate_job_queue: str
+    compute_environment: str
+
+    def client(self, service_name: str) -> Any:
+        """Return a boto3 client for ``service_name`` pointed at the emulator, with dummy credentials."""
+        return boto3.client(
+            service_name,
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            config=Config(retries={"max_attempts": 2, "mode": "standard"}),
+            **DUMMY_CREDENTIALS,
+        )
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], output_path: Path) -> str:
+    """Return the emulator's startup output once it printed the connection line; fail clearly otherwise."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        output = output_path.read_text(errors="replace")
+        if READY_MARKER in output:
+            return output
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"emulator exited with code {process.returncode} before it was ready:\n{output}"
+            )
+        time.sleep(0.1)
+    process.kill()
+    output = output_path.read_text(errors="replace")
+    raise RuntimeError(f"emulator not ready after {STARTUP_TIMEOUT_SECONDS:.0f}s:\n{output}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: TempPathFactory) -> Iterator[EmulatorHandle]:
+    """Start ``python -m airflow_batch_plugin.emulator`` once per session and yield a handle to it."""
+    from airflow_batch_plugin.emulator.bootstrap import (
+        DEFAULT_COMPUTE_ENVIRONMENT,
+        DEFAULT_JOB_QUEUE,
+        FARGATE_JOB_QUEUE,
+    )
+
+    port = _free_port()
+    region = "us-east-1"
+    output_path = tmp_path_factory.mktemp("emulator") / "output.log"
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
+    env["PYTHONUNBUFFERED"] = "1"
+    with output_path.open("wb") as output_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "airflow_batch_plugin.emulator", "--port", str(port), "--region", region],
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        output = _wait_until_ready(process, output_path)
+        connection_line = next(line for line in output.splitlines() if line.startswith(READY_MARKER))
+        airflow_connection = connection_line.removeprefix(READY_MARKER).strip("'")
+        endpoint_url = json.loads(airflow_connection)["extra"]["endpoint_url"]
+        yield EmulatorHandle(
+            endpoint_url=endpoint_url,
+            airflow_connection=airflow_connection,
+            region=region,
+            job_queue=DEFAULT_JOB_QUEUE,
+            fargate_job_queue=FARGATE_JOB_QUEUE,
+            compute_environment=DEFAULT_COMPUTE_ENVIRONMENT,
+        )
+    finally:
+        _stop(process)
+
+
+@pytest.fixture
+def aws_conn_env(emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> EmulatorHandle:
+    """Point Airflow's ``aws_default`` connection and boto3's defaults at the emulator for one test."""
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", emulator.airflow_connection)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", emulator.region)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", DUMMY_CREDENTIALS["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DUMMY_CREDENTIALS["aws_secret_access_key"])
+    return emulator
