@@ -1,8 +1,9 @@
 """Render Jinja templates inside specs, then validate the rendered spec again.
 
 Specs are frozen dataclasses, so Airflow cannot render them in place. Operators call
-:func:`render_spec` at the start of ``execute``: every string inside the spec is rendered and the
-spec is rebuilt, which re-runs its validation on the real values.
+:func:`render_spec` at the start of ``execute``: every templated string inside the spec is
+rendered and the spec is rebuilt, which re-runs its validation on the real values. A template
+that renders to an empty string leaves its field unset.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_batch_plugin.specs.common import deferred_validation
+from airflow_batch_plugin.specs.validation import is_templated
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -40,7 +42,11 @@ def _render_value(value: Any, render: Callable[[Any], Any]) -> Any:
             return value
         return dataclasses.replace(value, **changes)
     if isinstance(value, str):
-        return render(value) if "{{" in value or "{%" in value else value
+        if not is_templated(value):
+            return value
+        rendered = render(value)
+        # An optional field whose template renders to nothing is left unset (e.g. a role param "").
+        return None if isinstance(rendered, str) and not rendered.strip() else rendered
     if isinstance(value, list):
         rendered = [_render_value(item, render) for item in value]
         return value if all(a is b for a, b in zip(rendered, value, strict=False)) else rendered

@@ -4,23 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pytest
-from moto import mock_aws
-
 from airflow_batch_plugin.hooks.batch import SPEC_HASH_TAG, BatchHook, chunked
 from airflow_batch_plugin.specs.job_definition import JobDefinitionSpec
-
-
-@pytest.fixture
-def hook(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_AWS_DEFAULT",
-        '{"conn_type": "aws", "login": "testing", "password": "testing",'
-        ' "extra": {"region_name": "us-east-1"}}',
-    )
-    with mock_aws():
-        yield BatchHook()
 
 
 def count_calls(hook: BatchHook) -> Counter:

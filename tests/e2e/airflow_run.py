@@ -1,0 +1,57 @@
+"""Run a DAG with ``airflow dags test`` against the emulator and split its output by task."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from airflow_batch_plugin.localrun import airflow, airflow_env, prepare_airflow_home, run_summary
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+_START = re.compile(r"\[DAG TEST\] starting task_id=(\S+)")
+_END = re.compile(r"\[DAG TEST\] end task task_id=(\S+)")
+
+
+@dataclass
+class DagTestRun:
+    """What one ``airflow dags test`` run left: exit code, output, and the run's tasks."""
+
+    returncode: int
+    output: str
+    summary: dict[str, Any]
+
+    def state(self, task_id: str) -> str:
+        return str(self.task(task_id)["state"])
+
+    def task(self, task_id: str) -> dict[str, Any]:
+        for task in self.summary["tasks"]:
+            if task["task_id"] == task_id:
+                return dict(task)
+        raise KeyError(f"no task {task_id} in the run: {[t['task_id'] for t in self.summary['tasks']]}")
+
+    def task_output(self, task_id: str) -> str:
+        """Return every line printed while ``task_id`` ran (all its tries)."""
+        lines: list[str] = []
+        current: str | None = None
+        for line in self.output.splitlines():
+            start = _START.search(line)
+            if start:
+                current = start.group(1)
+            if current == task_id:
+                lines.append(line)
+            if _END.search(line):
+                current = None
+        return "\n".join(lines)
+
+
+def dags_test(
+    dag_id: str, dags_folder: Path, home: Path, connection: str, conf: str | None = None
+) -> DagTestRun:
+    """Run ``dag_id`` once with a fresh metadata database in ``home``."""
+    env = airflow_env(home, connection, dags_folder)
+    prepare_airflow_home(env)
+    result = airflow(["dags", "test", dag_id, *(["-c", conf] if conf else [])], env, capture=True)
+    return DagTestRun(result.returncode, result.stdout + result.stderr, run_summary(dag_id, env))

@@ -1,0 +1,23 @@
+"""Fixtures for unit tests: hooks on moto's in-process AWS (no server, no network)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from moto import mock_aws
+
+from airflow_batch_plugin.hooks.batch import BatchHook
+
+MOTO_CONNECTION = json.dumps(
+    {"conn_type": "aws", "login": "testing", "password": "testing", "extra": {"region_name": "us-east-1"}}
+)
+
+
+@pytest.fixture
+def hook(monkeypatch):
+    """A BatchHook on the default connection, inside moto's in-process AWS."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", MOTO_CONNECTION)
+    with mock_aws():
+        yield BatchHook()
