@@ -87,20 +87,21 @@ def _summary_from_database(dag_id: str) -> dict[str, Any]:
         ).all()
         tasks = []
         for ti in sorted(tis, key=lambda t: (t.start_date is None, t.start_date, t.task_id)):
-            job_id = session.scalars(
-                select(XComModel.value).where(
+            rows = session.execute(
+                select(XComModel.key, XComModel.value).where(
                     XComModel.dag_id == dag_id,
                     XComModel.run_id == run.run_id,
                     XComModel.task_id == ti.task_id,
-                    XComModel.key == "return_value",
                 )
-            ).first()
+            ).all()
+            xcoms: dict[str, Any] = {str(key): value for key, value in rows}
             tasks.append(
                 {
                     "task_id": ti.task_id,
                     "state": str(ti.state),
                     "try_number": ti.try_number,
-                    "return_value": job_id,
+                    "return_value": xcoms.get("return_value"),
+                    "xcoms": xcoms,
                 }
             )
         return {"dag_id": dag_id, "run_id": run.run_id, "state": str(run.state), "tasks": tasks}
@@ -130,6 +131,7 @@ def describe_batch_jobs(
 
 
 def print_summary(summary: Mapping[str, Any], jobs: Mapping[str, Mapping[str, Any]]) -> None:
+    """Print the run's tasks, their Batch jobs' final states and where the jobs' logs are."""
     print(f"\nDAG {summary['dag_id']} run {summary['run_id']}: {summary['state']}")
     for task in summary["tasks"]:
         job = jobs.get(str(task["return_value"]))
@@ -139,6 +141,16 @@ def print_summary(summary: Mapping[str, Any], jobs: Mapping[str, Mapping[str, An
             shape = f"array of {size}" if size else "single"
             batch = f"  Batch job {job['jobId']} ({shape}): {job['status']}"
         print(f"  {task['task_id']:<20} {task['state']:<10}{batch}")
+    streams = [
+        (job["jobName"], job.get("container", {}).get("logStreamName"))
+        for job in jobs.values()
+        if job.get("container", {}).get("logStreamName")
+    ]
+    if streams:
+        print("\nJob logs in CloudWatch Logs (group /aws/batch/job on the emulator):")
+        for name, stream in streams:
+            print(f"  {name:<20} {stream}")
+        print("  (each array child logs to its own stream; failed children's logs go into the task log)")
 
 
 def run_dag(dag_id: str, home: Path, dags_folder: Path, conf: str | None = None) -> int:

@@ -70,6 +70,21 @@ def test_batch_ran_the_stages_as_chained(first_run, emulator):
         assert children["transform"][index]["startedAt"] >= children["extract"][index]["stoppedAt"]
 
 
+def test_submit_tasks_push_what_later_tasks_need(first_run):
+    transform = first_run.task("transform")["xcoms"]
+    assert transform["array_size"] == PARTITIONS
+    assert transform["job_name"] == "etl-transform"
+    assert transform["job_arn"].endswith(f"job/{transform['return_value']}")
+    assert transform["job_queue"].endswith("job-queue/airflow-batch-queue")
+    load = first_run.task("load")["xcoms"]
+    assert load["array_size"] is None
+    [stream] = load["log_stream_names"]
+    assert stream.startswith("airflow-batch-etl/default/")
+    register = first_run.task("register_definition")["xcoms"]
+    assert register["registered"] is True
+    assert register["return_value"].endswith(f"job-definition/airflow-batch-etl:{register['revision']}")
+
+
 def test_report_reads_what_the_load_job_wrote(first_run, emulator):
     s3 = emulator.client("s3")
     keys = [item["Key"] for item in s3.list_objects_v2(Bucket="airflow-batch-demo")["Contents"]]

@@ -3,7 +3,7 @@
 One run of tests/e2e/dags/batch_scenarios.py covers success with live logs, failure with exit
 code and log tail, array partial failure, reattaching on retry (both with the job id recorded
 and with only the job's tags left), termination on timeout, a job that can never start,
-dependsOn between jobs, and the sensor.
+dependsOn between jobs, and the sensor in poke and reschedule modes.
 """
 
 from __future__ import annotations
@@ -101,3 +101,11 @@ def test_depends_on_an_upstream_tasks_job(run, emulator):
     assert [d["jobId"] for d in second["dependsOn"]] == [first["jobId"]]
     assert second["startedAt"] >= first["stoppedAt"]
     assert "[batch] first done" in run.task_output("sensor_on_first")
+
+
+def test_sensor_in_reschedule_mode_fails_with_the_jobs_reason_and_log(run):
+    assert run.state("failing_no_wait") == "success"
+    assert run.state("sensor_reschedule_on_failure") == "failed"
+    output = run.task_output("sensor_reschedule_on_failure")
+    assert "exit code: 7" in output
+    assert "| disk full on /data" in output

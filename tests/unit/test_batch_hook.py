@@ -1,9 +1,15 @@
-"""BatchHook against moto's in-process AWS: idempotent registration, chunked DescribeJobs."""
+"""BatchHook against moto's in-process AWS: idempotent registration, chunked calls, lost responses."""
 
 from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+from botocore.exceptions import ConnectionClosedError
+
+from airflow_batch_plugin.emulator import install
+from airflow_batch_plugin.emulator.bootstrap import DEFAULT_JOB_QUEUE, bootstrap
+from airflow_batch_plugin.emulator.settings import EmulatorSettings, configure, current_settings
 from airflow_batch_plugin.hooks.batch import SPEC_HASH_TAG, BatchHook, chunked
 from airflow_batch_plugin.specs.job_definition import JobDefinitionSpec
 
@@ -65,3 +71,69 @@ def test_revisions_are_listed_newest_first_and_deregistered(hook):
     assert [r["revision"] for r in revisions] == [3, 2, 1]
     hook.deregister_job_definition(revisions[-1]["jobDefinitionArn"])
     assert [r["revision"] for r in hook.list_job_definition_revisions("etl")] == [3, 2]
+
+
+# -- SubmitJob through lost responses: moto in-process with the emulator's job model ------------
+
+
+@pytest.fixture
+def emulated_hook(hook):
+    """The hook, with the emulator's Batch model and bootstrap (queue, roles) inside mock_aws."""
+    previous = current_settings()
+    install(EmulatorSettings(step_seconds=0.02))
+    bootstrap(None, "us-east-1")
+    yield hook
+    configure(previous)
+
+
+def submit_request(definition_arn: str) -> dict:
+    return {
+        "jobName": "lost-response",
+        "jobQueue": DEFAULT_JOB_QUEUE,
+        "jobDefinition": definition_arn,
+        "tags": {
+            "airflow:dag_id": "d",
+            "airflow:run_id": "r",
+            "airflow:task_id": "t",
+            "airflow:map_index": "-1",
+        },
+    }
+
+
+def jobs_named(hook: BatchHook, name: str) -> list[dict]:
+    return list(hook.list_jobs(job_queue=DEFAULT_JOB_QUEUE, filters=[{"name": "JOB_NAME", "values": [name]}]))
+
+
+def fail_once(hook: BatchHook, event: str) -> list[int]:
+    """Make the next SubmitJob fail in transit at ``event`` (before or after AWS handled it)."""
+    failures: list[int] = []
+
+    def lose(**_: object) -> None:
+        if not failures:
+            failures.append(1)
+            raise ConnectionClosedError(endpoint_url="http://batch")
+
+    hook.client.meta.events.register(f"{event}.batch.SubmitJob", lose)
+    return failures
+
+
+def test_submit_whose_response_was_lost_returns_the_job_it_created(emulated_hook):
+    definition = emulated_hook.ensure_job_definition(spec(command=["true"]))
+    failures = fail_once(emulated_hook, "after-call")
+    calls = count_calls(emulated_hook)
+    response = emulated_hook.submit_job(submit_request(definition.arn))
+    assert failures == [1]
+    assert calls["SubmitJob"] == 1, "the job was created: no second SubmitJob"
+    [job] = jobs_named(emulated_hook, "lost-response")
+    assert response["jobId"] == job["jobId"]
+
+
+def test_submit_that_never_reached_aws_is_sent_again(emulated_hook):
+    definition = emulated_hook.ensure_job_definition(spec(command=["true"]))
+    failures = fail_once(emulated_hook, "before-send")
+    calls = count_calls(emulated_hook)
+    response = emulated_hook.submit_job(submit_request(definition.arn))
+    assert failures == [1]
+    assert calls["SubmitJob"] == 2
+    [job] = jobs_named(emulated_hook, "lost-response")
+    assert response["jobId"] == job["jobId"]

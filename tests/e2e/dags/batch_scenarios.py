@@ -126,3 +126,14 @@ with DAG(
         container_overrides=shell("echo second ran"),
     )
     BatchJobSensor(task_id="sensor_on_first", job_id=first.output, poke_interval=1) >> second
+    failing = BatchSubmitJobOperator(
+        task_id="failing_no_wait",
+        job_name="scenario-failing-no-wait",
+        job_queue=QUEUE,
+        job_definition=SHELL,
+        container_overrides=shell('sleep 2; echo "disk full on /data" >&2; exit 7'),
+        wait_for_completion=False,
+    )
+    BatchJobSensor(
+        task_id="sensor_reschedule_on_failure", job_id=failing.output, mode="reschedule", poke_interval=1
+    )
