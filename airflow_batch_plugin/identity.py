@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -12,6 +13,8 @@ DAG_TAG = "airflow:dag_id"
 RUN_TAG = "airflow:run_id"
 TASK_TAG = "airflow:task_id"
 MAP_INDEX_TAG = "airflow:map_index"
+#: What AWS allows in tag values besides letters, digits and white space.
+_NOT_IN_TAGS = re.compile(r"[^\w\s.:/=+\-@]")
 
 
 def task_instance_tags(context: Mapping[str, Any]) -> dict[str, str]:
@@ -23,7 +26,12 @@ def task_instance_tags(context: Mapping[str, Any]) -> dict[str, str]:
         TASK_TAG: str(ti.task_id),
         MAP_INDEX_TAG: str(getattr(ti, "map_index", -1)),
     }
-    return {key: value[:256] for key, value in tags.items()}
+    return {key: tag_value(value) for key, value in tags.items()}
+
+
+def tag_value(text: str) -> str:
+    """Make ``text`` a valid AWS tag value: allowed characters only, at most 256 of them."""
+    return _NOT_IN_TAGS.sub("_", text)[:256]
 
 
 def task_instance_label(context: Mapping[str, Any]) -> str:

@@ -7,6 +7,7 @@ registration, and retries through throttling (see :mod:`.retry`).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 DESCRIBE_JOBS_CHUNK = 100
 #: Tag that records the content hash of the spec a job definition revision was registered from.
 SPEC_HASH_TAG = "airflow-batch-plugin:spec-hash"
+#: Tag with a token unique to one submit_job call, so a lost response is matched to its job only.
+SUBMIT_TOKEN_TAG = "airflow-batch-plugin:submit-token"
 #: How many times a SubmitJob lost to a transient fault is looked up and sent again.
 MAX_AMBIGUOUS_SUBMITS = 5
 
@@ -121,9 +124,11 @@ class BatchHook(AwsBaseHook):
         """Submit a job once; return ``{"jobId", "jobArn", "jobName"}``.
 
         A throttled SubmitJob is retried. A transient fault leaves unknown whether the job was
-        created, so before sending it again the hook looks for a job with the same name and tags
-        in the queue and returns that one if it exists.
+        created, so before sending it again the hook looks in the queue for the job carrying this
+        call's submit token (a tag it adds) and returns that one if it exists.
         """
+        token = uuid.uuid4().hex
+        request = {**request, "tags": {**(request.get("tags") or {}), SUBMIT_TOKEN_TAG: token}}
         description = f"SubmitJob {request.get('jobName')}"
         for _ in range(MAX_AMBIGUOUS_SUBMITS):
             try:
@@ -132,7 +137,7 @@ class BatchHook(AwsBaseHook):
                 )
             except AmbiguousWriteError:
                 existing = self.find_jobs(
-                    job_queue=request["jobQueue"], job_name=request["jobName"], tags=request.get("tags") or {}
+                    job_queue=request["jobQueue"], job_name=request["jobName"], tags={SUBMIT_TOKEN_TAG: token}
                 )
                 if existing:
                     job = existing[0]

@@ -195,6 +195,13 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
             self.log.info("Terminating AWS Batch job %s: %s", self._job_id, self._termination_reason)
             self.hook.terminate_job(self._job_id, self._termination_reason)
 
+    def _terminate_after(self, error: BaseException) -> None:
+        """Terminate the job because waiting ended with ``error``; never hide ``error``."""
+        try:
+            self.on_kill()
+        except Exception as terminate_error:
+            self.log.error("Could not terminate job %s after %r: %s", self._job_id, error, terminate_error)
+
     # -- ResumableJobMixin ------------------------------------------------------------------------
 
     def submit_job(self, context: Context) -> str:
@@ -262,8 +269,8 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         poller = JobStatusPoller(self.hook, self.poll_interval)
         try:
             jobs = poller.wait([self._job_id], on_round=lambda found: _observe(monitor, found, self._job_id))
-        except BaseException:  # stuck, timed out, interrupted: a job nobody waits for must not run on
-            self.on_kill()
+        except BaseException as error:  # stuck, timed out, interrupted: no job runs on unowned
+            self._terminate_after(error)
             raise
         monitor.finish(jobs[self._job_id])
 
