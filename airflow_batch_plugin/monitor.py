@@ -19,6 +19,7 @@ from airflow_batch_plugin.job_state import (
     describe_outcome,
     exit_code,
     failure_message,
+    is_terminal,
     log_group_name,
     log_stream_name,
     stuck_reason,
@@ -85,7 +86,7 @@ class JobMonitor:
         if progress is not None and str(progress) != self._progress:
             self._progress = str(progress)
             self.log.info("Array job %s: %s", self.job_id, progress)
-        if self.stream_logs:
+        if self.stream_logs and not is_terminal(job):  # finish() reads the rest once
             self._read_logs(job, to_end=False)
         self._check_runnable(job)
 

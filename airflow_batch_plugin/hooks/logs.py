@@ -8,8 +8,7 @@ serves live streaming (sync waits) and a full read on completion (deferred tasks
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from botocore.exceptions import ClientError
@@ -22,13 +21,15 @@ if TYPE_CHECKING:
     from botocore.config import Config
     from mypy_boto3_logs import CloudWatchLogsClient
 
+#: A page this full may not be the last one: GetLogEvents stops at 10,000 events or 1 MB.
+FULL_PAGE_EVENTS = 10_000
+FULL_PAGE_BYTES = 900_000
 #: Where AWS Batch's awslogs driver writes unless the job definition says otherwise.
 DEFAULT_LOG_GROUP = "/aws/batch/job"
 
 
-@dataclass(frozen=True)
-class LogEvent:
-    """One line of a job's log."""
+class LogEvent(NamedTuple):
+    """One line of a job's log (a tuple: the reader builds one per line, so it must be cheap)."""
 
     timestamp: int
     message: str
@@ -82,25 +83,27 @@ class LogStreamFollower:
         self.stream = stream
         self.page_limit = page_limit
         self._token: str | None = None
-        self.events_read = 0
 
     def read_new(self, *, to_end: bool = True) -> Iterator[LogEvent]:
         """Yield new events page by page.
 
         With ``to_end`` it reads until the forward token stops changing (the only sure end of a
-        stream); without it, it also stops at the first empty page, which is enough while the
-        job still runs and costs one call per idle stream.
+        stream). Without it (while the job still runs) it stops after a page that was not full:
+        one call a round, more only to catch up with a burst.
         """
         while True:
             page = self.hook.get_log_events_page(self.group, self.stream, self._token, self.page_limit)
             if page is None:
                 return
-            for event in page.get("events", []):
-                self.events_read += 1
-                yield LogEvent(timestamp=int(event.get("timestamp", 0)), message=event.get("message", ""))
+            events = page.get("events", [])
+            size = 0
+            for event in events:
+                message = event["message"]
+                size += len(message)
+                yield LogEvent(event["timestamp"], message)
             next_token = page.get("nextForwardToken")
             if not next_token or next_token == self._token:
                 return
             self._token = next_token
-            if not to_end and not page.get("events"):
+            if not to_end and len(events) < FULL_PAGE_EVENTS and size < FULL_PAGE_BYTES:
                 return

@@ -1,0 +1,280 @@
+"""Shared plumbing of the benchmarks: the local emulator, the environment, call counters, reports.
+
+Nothing here imports Airflow: the scripts set the environment (``AIRFLOW_HOME``, the
+``aws_default`` connection, dummy credentials) first and import Airflow afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_DIR = BENCH_DIR / "results"
+REPO_DIR = BENCH_DIR.parent
+REGION = "us-east-1"
+JOB_QUEUE = "airflow-batch-queue"
+LOG_GROUP = "/aws/batch/job"
+STARTUP_TIMEOUT_SECONDS = 60.0
+LISTENING_PREFIX = "AWS Batch emulator listening on "
+CONNECTION_PREFIX = "export AIRFLOW_CONN_AWS_DEFAULT='"
+
+
+@dataclass
+class Emulator:
+    """A running ``python -m airflow_batch_plugin.emulator`` subprocess."""
+
+    process: subprocess.Popen[str]
+    endpoint_url: str
+    airflow_connection: str
+    output: list[str] = field(default_factory=list)
+
+    def environment(self, airflow_home: str) -> dict[str, str]:
+        """Return the variables that point Airflow hooks and boto3 at this emulator."""
+        return {
+            "AIRFLOW_HOME": airflow_home,
+            "AIRFLOW_CONN_AWS_DEFAULT": self.airflow_connection,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        }
+
+    def client(self, service: str) -> Any:
+        """Return a plain boto3 client for ``service`` on the emulator (not counted anywhere)."""
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def stop(self) -> None:
+        """Terminate the emulator (it kills its job processes) and wait for it."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def running_emulator(max_running: int = 8) -> Iterator[Emulator]:
+    """Start the emulator on a free port, yield it once it printed its connection, stop it after."""
+    command = [
+        sys.executable,
+        "-m",
+        "airflow_batch_plugin.emulator",
+        "--port",
+        "0",
+        "--max-running",
+        str(max_running),
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=REPO_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    )
+    assert process.stdout is not None
+    output: list[str] = []
+    endpoint_url = connection = None
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    try:
+        while connection is None:
+            line = process.stdout.readline()
+            if not line:
+                raise RuntimeError("emulator exited before it was ready:\n" + "".join(output))
+            output.append(line)
+            if line.startswith(LISTENING_PREFIX):
+                endpoint_url = line[len(LISTENING_PREFIX) :].strip()
+            elif line.startswith(CONNECTION_PREFIX):
+                connection = line.strip()[len(CONNECTION_PREFIX) : -1]
+            if time.monotonic() > deadline:
+                raise RuntimeError("emulator not ready in time:\n" + "".join(output))
+        if endpoint_url is None:
+            raise RuntimeError("emulator printed no endpoint:\n" + "".join(output))
+        emulator = Emulator(process, endpoint_url, connection, output)
+        # Keep draining its output so that a chatty emulator never blocks on a full pipe.
+        threading.Thread(target=_drain, args=(process, output), daemon=True).start()
+        yield emulator
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def _drain(process: subprocess.Popen[str], output: list[str]) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        output.append(line)
+        del output[:-200]
+
+
+@contextlib.contextmanager
+def scratch_directory(prefix: str) -> Iterator[Path]:
+    """A temporary directory (AIRFLOW_HOME, log files) removed at the end."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+class CallCounter:
+    """Count the API calls a boto3 client makes, by operation name (thread-safe).
+
+    Registers on the client's own event emitter (``before-call.<service>.<Operation>``), so it
+    sees exactly the calls of that client, retries included.
+    """
+
+    def __init__(self, trace: bool = False) -> None:
+        self._lock = threading.Lock()
+        self.counts: dict[str, int] = {}
+        self.trace: list[dict[str, Any]] | None = [] if trace else None
+
+    def watch(self, client: Any, service: str, operation: str) -> None:
+        """Count ``operation`` calls made through ``client`` (and trace their answers if asked)."""
+
+        def count(**_: Any) -> None:
+            with self._lock:
+                self.counts[operation] = self.counts.get(operation, 0) + 1
+
+        client.meta.events.register(f"before-call.{service}.{operation}", count)
+        if self.trace is not None:
+            client.meta.events.register(f"after-call.{service}.{operation}", self._record(operation))
+
+    def _record(self, operation: str) -> Any:
+        def record(parsed: Any = None, **_: Any) -> None:
+            entry: dict[str, Any] = {"t": time.time(), "operation": operation}
+            if isinstance(parsed, dict):
+                if "events" in parsed:
+                    entry["events"] = len(parsed["events"])
+                if "jobs" in parsed:
+                    entry["statuses"] = [job.get("status") for job in parsed["jobs"]]
+            with self._lock:
+                assert self.trace is not None
+                self.trace.append(entry)
+
+        return record
+
+    def get(self, operation: str) -> int:
+        """How many ``operation`` calls were seen so far."""
+        with self._lock:
+            return self.counts.get(operation, 0)
+
+
+def max_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def machine_info() -> dict[str, Any]:
+    """Describe the machine and the versions measured (no paths, no host names)."""
+    memory_gib = None
+    with contextlib.suppress(OSError, ValueError):
+        pages = os.sysconf("SC_PHYS_PAGES")
+        page_size = os.sysconf("SC_PAGE_SIZE")
+        memory_gib = round(pages * page_size / 1024**3, 1)
+    versions: dict[str, str | None] = {}
+    for name in (
+        "airflow-batch-plugin",
+        "apache-airflow",
+        "apache-airflow-providers-amazon",
+        "moto",
+        "boto3",
+        "botocore",
+    ):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "nproc": os.cpu_count(),
+        "memory_gib": memory_gib,
+        "python": platform.python_version(),
+        "platform": f"{platform.system()} {platform.machine()}",
+        "versions": versions,
+    }
+
+
+def median(values: Sequence[float | int | None]) -> float | None:
+    """Median of the values that are not None, or None when there are none."""
+    present = [float(value) for value in values if value is not None]
+    return statistics.median(present) if present else None
+
+
+def ratio(ours: float | None, theirs: float | None) -> float | None:
+    """``ours / theirs`` or None when either is missing or the divisor is zero."""
+    if ours is None or theirs is None or theirs == 0:
+        return None
+    return ours / theirs
+
+
+def fmt(value: Any, digits: int = 2) -> str:
+    """Format a table cell: numbers rounded, None as a dash."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if value.is_integer():
+            return f"{int(value):,}"
+        return f"{value:,.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Render a Markdown table (also readable on a terminal)."""
+    cells = [[fmt(cell) for cell in row] for row in rows]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in cells]
+    return "\n".join(lines)
+
+
+def write_results(name: str, payload: Mapping[str, Any]) -> Path:
+    """Write ``payload`` as ``bench/results/<name>.json``; return the path."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
+    return path
+
+
+def relative(path: Path) -> str:
+    """Path relative to the repository, for reports (never an absolute path of this machine)."""
+    try:
+        return str(path.resolve().relative_to(REPO_DIR))
+    except ValueError:
+        return path.name
