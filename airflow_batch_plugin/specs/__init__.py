@@ -9,6 +9,13 @@ from airflow_batch_plugin.specs.common import (
     SpecContext,
     deferred_validation,
 )
+from airflow_batch_plugin.specs.compute_environment import (
+    ComputeEnvironmentSpec,
+    Ec2Configuration,
+    EksConfiguration,
+    LaunchTemplate,
+    UpdatePolicy,
+)
 from airflow_batch_plugin.specs.container import (
     ContainerSpec,
     Device,
@@ -31,14 +38,25 @@ from airflow_batch_plugin.specs.eks import (
 )
 from airflow_batch_plugin.specs.job import ContainerOverrides, JobDependency, JobSubmissionSpec
 from airflow_batch_plugin.specs.job_definition import JobDefinitionSpec, NodeRange, NodeSpec
+from airflow_batch_plugin.specs.job_queue import (
+    ComputeEnvironmentOrder,
+    JobQueueSpec,
+    JobStateTimeLimitAction,
+)
+from airflow_batch_plugin.specs.scheduling_policy import SchedulingPolicySpec, ShareAttributes
+from airflow_batch_plugin.specs.update_plan import ReplacementRequiredError, UpdatePlan
 from airflow_batch_plugin.specs.validation import Problem, SpecValidationError, is_templated
 
 __all__ = [
     "BatchSpec",
+    "ComputeEnvironmentOrder",
+    "ComputeEnvironmentSpec",
     "ContainerOverrides",
     "ContainerSpec",
     "Device",
+    "Ec2Configuration",
     "EfsVolume",
+    "EksConfiguration",
     "EksContainer",
     "EksEmptyDir",
     "EksSecretVolume",
@@ -48,19 +66,27 @@ __all__ = [
     "EvaluateOnExit",
     "JobDefinitionSpec",
     "JobDependency",
+    "JobQueueSpec",
+    "JobStateTimeLimitAction",
     "JobSubmissionSpec",
+    "LaunchTemplate",
     "LinuxParameters",
     "LogConfiguration",
     "MountPoint",
     "NodeRange",
     "NodeSpec",
     "Problem",
+    "ReplacementRequiredError",
     "RetryStrategy",
     "RuntimePlatform",
+    "SchedulingPolicySpec",
+    "ShareAttributes",
     "SpecContext",
     "SpecValidationError",
     "Tmpfs",
     "Ulimit",
+    "UpdatePlan",
+    "UpdatePolicy",
     "Volume",
     "deferred_validation",
     "is_templated",
