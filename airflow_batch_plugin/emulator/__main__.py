@@ -35,6 +35,18 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "--step-seconds", type=float, default=0.2, help="least time a job spends in each status (default 0.2)"
     )
     parser.add_argument(
+        "--deleted-visible-seconds",
+        type=float,
+        default=2.0,
+        help="how long deleted compute environments and job queues stay visible as DELETED (default 2)",
+    )
+    parser.add_argument(
+        "--min-time-limit-seconds",
+        type=int,
+        default=1,
+        help="least maxTimeSeconds of jobStateTimeLimitActions (AWS: 600; default 1 for quick demos)",
+    )
+    parser.add_argument(
         "--bootstrap",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -76,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         bootstrap=arguments.bootstrap,
         max_running=arguments.max_running,
         step_seconds=arguments.step_seconds,
+        deleted_visible_seconds=arguments.deleted_visible_seconds,
+        min_time_limit_seconds=arguments.min_time_limit_seconds,
     )
     server.start()
     try:

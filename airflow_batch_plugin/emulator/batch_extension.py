@@ -2,8 +2,9 @@
 
 moto 5.2.5's Batch backend runs each job on its own thread through Docker, drops several
 SubmitJob fields, has no ListJobs pagination and scans every job on DescribeJobs. ``install()``
-swaps those parts for this package's job model and scheduler; compute environments, job queues
-and job definitions stay moto's. moto is pinned because the patch reaches into its internals.
+swaps those parts for this package's job model and scheduler, and (``infrastructure_api``)
+gives compute environments, job queues and scheduling policies AWS's lifecycle and rules; job
+definitions stay moto's. moto is pinned because the patch reaches into its internals.
 """
 
 from __future__ import annotations
@@ -17,19 +18,20 @@ from moto.batch.exceptions import ClientException
 from moto.batch.models import BatchBackend, JobDefinition, batch_backends
 from moto.batch.responses import BatchResponse
 
+from airflow_batch_plugin.emulator.infrastructure_api import install_infrastructure
 from airflow_batch_plugin.emulator.listing import list_jobs
 from airflow_batch_plugin.emulator.process import supervisor
-from airflow_batch_plugin.emulator.scheduler import Scheduler
+from airflow_batch_plugin.emulator.scheduler import existing_scheduler, scheduler_for
 from airflow_batch_plugin.emulator.settings import EmulatorSettings, configure
 from airflow_batch_plugin.emulator.submission import build_job
 
 SUPPORTED_MOTO_VERSION = "5.2.5"
 MAX_DESCRIBE_JOBS = 100
-_SCHEDULER_ATTRIBUTE = "_airflow_batch_scheduler"
 
 _install_lock = threading.Lock()
-_scheduler_lock = threading.Lock()
 _installed = False
+
+__all__ = ["install", "scheduler_for", "shutdown_all"]
 
 
 class UnsupportedMotoVersion(RuntimeError):
@@ -43,19 +45,6 @@ def check_moto_version(version: str) -> None:
             f"airflow_batch_plugin.emulator extends moto {SUPPORTED_MOTO_VERSION} internals, "
             f"but moto {version} is installed; install moto[server]=={SUPPORTED_MOTO_VERSION}"
         )
-
-
-def scheduler_for(backend: BatchBackend) -> Scheduler:
-    """Return the scheduler of a Batch backend, starting it on first use."""
-    scheduler = backend.__dict__.get(_SCHEDULER_ATTRIBUTE)
-    if scheduler is not None:
-        return scheduler
-    with _scheduler_lock:
-        scheduler = backend.__dict__.get(_SCHEDULER_ATTRIBUTE)
-        if scheduler is None:
-            scheduler = Scheduler(backend)
-            backend.__dict__[_SCHEDULER_ATTRIBUTE] = scheduler
-        return scheduler
 
 
 def _require(value: str | None, field: str) -> None:
@@ -124,7 +113,7 @@ _moto_describe_job_definition = JobDefinition.describe
 
 def reset(self: BatchBackend) -> None:
     """Stop this backend's scheduler and processes, then let moto reset the rest."""
-    scheduler = self.__dict__.get(_SCHEDULER_ATTRIBUTE)
+    scheduler = existing_scheduler(self)
     if scheduler is not None:
         scheduler.shutdown()
     _moto_reset(self)
@@ -220,6 +209,7 @@ def install(settings: EmulatorSettings | None = None) -> None:
         BatchResponse.terminatejob = handle_terminate_job  # type: ignore[method-assign]
         BatchResponse.canceljob = handle_cancel_job  # type: ignore[method-assign]
         BatchResponse.registerjobdefinition = handle_register_job_definition  # type: ignore[method-assign]
+        install_infrastructure()
         _installed = True
 
 
@@ -227,7 +217,7 @@ def shutdown_all() -> None:
     """Stop every backend's scheduler and kill every job process of this Python process."""
     for account_backends in list(batch_backends.values()):
         for backend in list(account_backends.values()):
-            scheduler = backend.__dict__.get(_SCHEDULER_ATTRIBUTE)
+            scheduler = existing_scheduler(backend)
             if scheduler is not None:
                 scheduler.shutdown()
     supervisor().kill_all()

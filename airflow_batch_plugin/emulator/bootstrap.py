@@ -1,8 +1,13 @@
-"""Create, through the AWS APIs, what a fresh account needs to run Batch jobs; idempotently."""
+"""Create, through the AWS APIs, what a fresh account needs to run Batch jobs; idempotently.
+
+Compute environments and job queues are CREATING for a moment, as on AWS: the bootstrap waits
+until each is VALID, so when it returns (and the CLI prints its connection line) jobs can run.
+"""
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +22,10 @@ FARGATE_JOB_QUEUE = "airflow-batch-fargate-queue"
 MAX_VCPUS = 256
 #: The S3 bucket the example DAGs read and write.
 DEMO_BUCKET = "airflow-batch-demo"
+
+#: How long the bootstrap waits for a compute environment or job queue to become VALID.
+READY_TIMEOUT_SECONDS = 60.0
+_POLL_SECONDS = 0.02
 
 VPC_NAME = "airflow-batch-vpc"
 VPC_CIDR = "10.0.0.0/16"
@@ -114,9 +123,33 @@ def _ensure_instance_profile(iam: Any) -> str:
     return arn
 
 
+def wait_until_valid(
+    describe: Any, key: str, name: str, timeout: float = READY_TIMEOUT_SECONDS
+) -> dict[str, Any]:
+    """Poll ``describe(name)`` until the resource under ``key`` is VALID; return its detail.
+
+    Raise RuntimeError if it is INVALID, disappears, or is still settling after ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        found = describe(name)[key]
+        detail: dict[str, Any] = found[0] if found else {}
+        status = detail.get("status")
+        if status == "VALID":
+            return detail
+        if status in (None, "INVALID", "DELETING", "DELETED"):
+            raise RuntimeError(f"{name} is {status or 'gone'}: {detail.get('statusReason', '')}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name} is still {status} after {timeout:.0f}s")
+        time.sleep(_POLL_SECONDS)
+
+
+def _live(found: list[dict[str, Any]]) -> bool:
+    return bool(found) and found[0].get("status") != "DELETED"
+
+
 def _ensure_compute_environment(batch: Any, name: str, service_role: str, resources: dict[str, Any]) -> None:
-    existing = batch.describe_compute_environments(computeEnvironments=[name])["computeEnvironments"]
-    if not existing:
+    if not _live(batch.describe_compute_environments(computeEnvironments=[name])["computeEnvironments"]):
         batch.create_compute_environment(
             computeEnvironmentName=name,
             type="MANAGED",
@@ -127,7 +160,7 @@ def _ensure_compute_environment(batch: Any, name: str, service_role: str, resour
 
 
 def _ensure_job_queue(batch: Any, name: str, compute_environment: str) -> None:
-    if not batch.describe_job_queues(jobQueues=[name])["jobQueues"]:
+    if not _live(batch.describe_job_queues(jobQueues=[name])["jobQueues"]):
         batch.create_job_queue(
             jobQueueName=name,
             state="ENABLED",
@@ -166,6 +199,14 @@ def bootstrap(endpoint_url: str | None, region: str) -> BootstrapResult:
     )
     _ensure_job_queue(batch, DEFAULT_JOB_QUEUE, DEFAULT_COMPUTE_ENVIRONMENT)
     _ensure_job_queue(batch, FARGATE_JOB_QUEUE, FARGATE_COMPUTE_ENVIRONMENT)
+    for environment in (DEFAULT_COMPUTE_ENVIRONMENT, FARGATE_COMPUTE_ENVIRONMENT):
+        wait_until_valid(
+            lambda item: batch.describe_compute_environments(computeEnvironments=[item]),
+            "computeEnvironments",
+            environment,
+        )
+    for queue in (DEFAULT_JOB_QUEUE, FARGATE_JOB_QUEUE):
+        wait_until_valid(lambda item: batch.describe_job_queues(jobQueues=[item]), "jobQueues", queue)
     _ensure_bucket(_client("s3", endpoint_url, region), DEMO_BUCKET)
     return BootstrapResult(
         job_queue=DEFAULT_JOB_QUEUE,

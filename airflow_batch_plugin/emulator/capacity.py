@@ -1,4 +1,9 @@
-"""Place a job on a compute environment of its queue, or say why none can ever run it."""
+"""Place a job on a compute environment of its queue, or say why none can ever run it.
+
+A compute environment takes jobs when it is ENABLED and VALID (or UPDATING, which keeps running
+jobs); one that is still CREATING counts when deciding whether a job can ever fit, so a job too
+big for every compute environment is reported at once, but it gets no jobs until it is VALID.
+"""
 
 from __future__ import annotations
 
@@ -100,17 +105,46 @@ def container_needs(job: BatchJob) -> list[tuple[float, float, float]]:
     ]
 
 
+# Statuses of a compute environment (moto's own objects have none: they count as VALID).
+_DISPATCHING = frozenset({"VALID", "UPDATING"})
+_COMING = _DISPATCHING | {"CREATING"}
+
+
+def _status(compute_environment: Any) -> str:
+    return str(getattr(compute_environment, "status", "VALID"))
+
+
+def is_dispatchable(compute_environment: Any) -> bool:
+    """Return whether a compute environment takes new jobs now: ENABLED and VALID or UPDATING."""
+    return (
+        compute_environment is not None
+        and compute_environment.state in (None, "ENABLED")
+        and _status(compute_environment) in _DISPATCHING
+    )
+
+
+def job_vcpus(job: BatchJob) -> float:
+    """Return the vCPUs a job uses while it runs (all its containers)."""
+    return sum(vcpus for vcpus, _, _ in container_needs(job)) or 1.0
+
+
 def place(job: BatchJob) -> Placement:
-    """Return the first enabled compute environment of the job's queue that can ever run it."""
-    environments = [env for env in job.queue.environments if env.state in (None, "ENABLED")]
+    """Return the first dispatchable compute environment of the job's queue that can run it.
+
+    No environment and no reason means "wait": none is enabled and valid yet.
+    """
+    environments = [
+        env for env in job.queue.environments if env.state in (None, "ENABLED") and _status(env) in _COMING
+    ]
     needs = container_needs(job)
     total_vcpus = sum(vcpus for vcpus, _, _ in needs)
     instance_fits = [env for env in environments if _fits_an_instance(needs, env)]
     if environments and not instance_fits:
         return Placement(None, JOB_RESOURCE_REQUIREMENT)
-    for environment in instance_fits:
-        if _within_max_vcpus(total_vcpus, environment):
+    within = [env for env in instance_fits if _within_max_vcpus(total_vcpus, env)]
+    for environment in within:
+        if is_dispatchable(environment):
             return Placement(environment, None)
-    if instance_fits:
+    if instance_fits and not within:
         return Placement(None, COMPUTE_ENVIRONMENT_MAX_RESOURCE)
     return Placement(None, None)

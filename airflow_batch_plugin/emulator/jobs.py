@@ -183,6 +183,7 @@ class BatchJob:
     dependency_ids: list[str] = field(default_factory=list)
     compute_environment: Any = None
     entered_status_at: float = 0.0
+    ready_seq: int = -1
     _containers: list[dict[str, Any]] | None = None
 
     @property

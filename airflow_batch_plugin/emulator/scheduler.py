@@ -3,7 +3,13 @@
 Statuses go SUBMITTED, PENDING (dependencies), RUNNABLE (capacity), STARTING, RUNNING and end in
 SUCCEEDED or FAILED; each lasts at least ``step_seconds`` so a poller can observe it. Every change
 of state happens under ``Scheduler.lock``; API handlers take the same lock. Timers live in one heap,
-so ten thousand array children cost heap entries, not threads.
+so ten thousand array children cost heap entries, not threads. The same thread runs the timed
+transitions of compute environments and job queues (``call_later``), so infrastructure and jobs
+change under one lock.
+
+A RUNNABLE job waits for a compute environment of its queue that is ENABLED and VALID (or
+UPDATING); until then it is "unplaced", and every infrastructure change retries the placement.
+A job blocked by a misconfiguration is cancelled by its queue's ``jobStateTimeLimitActions``.
 """
 
 from __future__ import annotations
@@ -14,14 +20,13 @@ import logging
 import threading
 import time
 import uuid
-from collections import deque
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from moto.batch.utils import make_arn_for_job
 
-from airflow_batch_plugin.emulator.capacity import place
+from airflow_batch_plugin.emulator.capacity import is_dispatchable, job_vcpus, place
 from airflow_batch_plugin.emulator.containers import log_destination
 from airflow_batch_plugin.emulator.jobs import (
     ARRAY_CHILD_JOB_FAILED,
@@ -48,15 +53,22 @@ from airflow_batch_plugin.emulator.jobs import (
 )
 from airflow_batch_plugin.emulator.launch import LaunchError, cannot_start_reason, launch_spec
 from airflow_batch_plugin.emulator.process import CloudWatchLogSink, LaunchSpec, supervisor
+from airflow_batch_plugin.emulator.ready import FairShareReadyQueue, ReadyQueue
 from airflow_batch_plugin.emulator.retry import should_retry
+from airflow_batch_plugin.emulator.scheduling_policies import share_weight
 from airflow_batch_plugin.emulator.secrets import SecretResolutionError, resolve_secrets
 from airflow_batch_plugin.emulator.settings import current_settings
 from airflow_batch_plugin.emulator.store import JobStore
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from airflow_batch_plugin.emulator.process import ProcessHandle
 
 logger = logging.getLogger(__name__)
+
+_SCHEDULER_ATTRIBUTE = "_airflow_batch_scheduler"
+_scheduler_lock = threading.Lock()
 
 TASK_FAILED_TO_START = "Task failed to start"
 
@@ -81,6 +93,36 @@ class _LaunchPlan:
     sinks: dict[int, CloudWatchLogSink]
 
 
+def scheduler_for(backend: Any) -> Scheduler:
+    """Return the scheduler of a Batch backend, starting it on first use."""
+    scheduler = backend.__dict__.get(_SCHEDULER_ATTRIBUTE)
+    if scheduler is not None:
+        return scheduler
+    with _scheduler_lock:
+        scheduler = backend.__dict__.get(_SCHEDULER_ATTRIBUTE)
+        if scheduler is None:
+            scheduler = Scheduler(backend)
+            backend.__dict__[_SCHEDULER_ATTRIBUTE] = scheduler
+        return scheduler
+
+
+def existing_scheduler(backend: Any) -> Scheduler | None:
+    """Return the scheduler of a Batch backend if it was started."""
+    return backend.__dict__.get(_SCHEDULER_ATTRIBUTE)
+
+
+def reason_matches(status_reason: str | None, reason: str) -> bool:
+    """Return whether a job's statusReason is the one a jobStateTimeLimitAction names.
+
+    The action names the reason's code (``MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT``); the job's
+    statusReason adds `` - `` and an explanation.
+    """
+    if not status_reason:
+        return False
+    wanted = reason.strip()
+    return status_reason.strip() == wanted or status_reason.split(" - ", 1)[0].strip() == wanted
+
+
 class Scheduler:
     """Own the jobs of one moto Batch backend and run them as local processes."""
 
@@ -90,8 +132,10 @@ class Scheduler:
         self._wakeup = threading.Condition(self.lock)
         self.store = JobStore()
         self._timers: list[tuple[float, int, _Timer]] = []
+        self._callbacks: list[tuple[float, int, Callable[[], None]]] = []
         self._tiebreak = itertools.count()
-        self._ready: dict[str, deque[tuple[float, BatchJob]]] = {}
+        self._ready: dict[int, ReadyQueue] = {}
+        self._unplaced: dict[str, BatchJob] = {}
         self._slots_in_use = 0
         self._stopped = False
         self._thread = threading.Thread(
@@ -133,6 +177,35 @@ class Scheduler:
             job.is_cancelled = True
             self._set_status(job, FAILED, reason)
 
+    def call_later(self, delay: float, callback: Callable[[], None]) -> None:
+        """Call ``callback`` on the scheduler thread, under the lock, ``delay`` seconds from now."""
+        self.call_at(time.monotonic() + max(0.0, delay), callback)
+
+    def call_at(self, due: float, callback: Callable[[], None]) -> None:
+        """Call ``callback`` on the scheduler thread, under the lock, at monotonic time ``due``."""
+        heapq.heappush(self._callbacks, (due, next(self._tiebreak), callback))
+        self._wakeup.notify()
+
+    def retry_placement(self) -> None:
+        """Place again every RUNNABLE job that waits for a compute environment (infrastructure changed)."""
+        for job in list(self._unplaced.values()):
+            if job.status != RUNNABLE:
+                self._unplaced.pop(job.job_id, None)
+            else:
+                self._place(job)
+
+    def arm_time_limits(self, queue: Any) -> None:
+        """Start the jobStateTimeLimitActions clocks of the queue's blocked jobs (actions changed)."""
+        for job in list(self._unplaced.values()):
+            if job.queue is queue and job.status == RUNNABLE:
+                self._arm_time_limits(job)
+
+    def terminate_queue(self, queue: Any, reason: str) -> None:
+        """Terminate every unfinished job of a queue that is being deleted."""
+        for job in list(self.store.queue_jobs(queue.arn)):
+            if job.queue is queue:
+                self.terminate(job, reason)
+
     def shutdown(self) -> None:
         """Stop the scheduler thread and kill every process of this backend."""
         with self._wakeup:
@@ -165,9 +238,12 @@ class Scheduler:
 
     def _wait_seconds(self) -> float | None:
         now = time.monotonic()
-        moments = [self._timers[0][0]] if self._timers else []
+        moments = [heap[0][0] for heap in (self._timers, self._callbacks) if heap]
         if self._slots_in_use < current_settings().max_running:
-            moments += [entries[0][0] for entries in self._ready.values() if entries and entries[0][0] > now]
+            for ready in self._ready.values():
+                eligible = ready.next_eligible(now)
+                if eligible is not None:
+                    moments.append(eligible)
         return max(0.0, min(moments) - now) if moments else None
 
     def _step(self) -> float:
@@ -181,6 +257,12 @@ class Scheduler:
         self._wakeup.notify()
 
     def _step_once(self, now: float) -> list[_LaunchPlan]:
+        while self._callbacks and self._callbacks[0][0] <= now:
+            _, _, callback = heapq.heappop(self._callbacks)
+            try:
+                callback()
+            except Exception:
+                logger.exception("infrastructure transition failed")
         plans = []
         while self._timers and self._timers[0][0] <= now:
             _, _, timer = heapq.heappop(self._timers)
@@ -189,7 +271,7 @@ class Scheduler:
             plan = self._fire(timer, now)
             if plan is not None:
                 plans.append(plan)
-        self._fill_slots(now)
+        self._fill_slots(time.monotonic())
         return plans
 
     def _fire(self, timer: _Timer, now: float) -> _LaunchPlan | None:
@@ -320,36 +402,79 @@ class Scheduler:
 
     def _enter_runnable(self, job: BatchJob) -> None:
         self._set_status(job, RUNNABLE, None)
+        self._place(job)
+
+    def _place(self, job: BatchJob) -> None:
+        """Queue a RUNNABLE job on a compute environment, or keep it unplaced (and maybe blocked)."""
         placement = place(job)
-        if placement.compute_environment is None:
-            job.status_reason = placement.blocked_reason
-            return
         job.compute_environment = placement.compute_environment
-        entries = self._ready.setdefault(job.queue.arn, deque())
-        entries.append((job.entered_status_at + self._step(), job))
+        if placement.compute_environment is None:
+            previous = job.status_reason
+            job.status_reason = placement.blocked_reason
+            self._unplaced[job.job_id] = job
+            if placement.blocked_reason and placement.blocked_reason != previous:
+                self._arm_time_limits(job)
+            return
+        self._unplaced.pop(job.job_id, None)
+        job.status_reason = None
+        ready = self._ready_for(job.queue)
+        ready.push(job.entered_status_at + self._step(), job)
         self._wakeup.notify()
+
+    def _ready_for(self, queue: Any) -> ReadyQueue:
+        ready = self._ready.get(id(queue))
+        if ready is None or ready.queue is not queue:
+            if getattr(queue, "schedule_policy", None):
+                ready = FairShareReadyQueue(queue, lambda share: self._share_weight(queue, share), job_vcpus)
+            else:
+                ready = ReadyQueue(queue)
+            self._ready[id(queue)] = ready
+        return ready
+
+    def _share_weight(self, queue: Any, share: str) -> float:
+        policy = self._backend._scheduling_policies.get(getattr(queue, "schedule_policy", None) or "")
+        return share_weight(policy.fairshare_policy if policy is not None else None, share)
+
+    def _arm_time_limits(self, job: BatchJob) -> None:
+        entered = job.entered_status_at
+        for action in getattr(job.queue, "job_state_time_limit_actions", None) or []:
+            if reason_matches(job.status_reason, action["reason"]):
+                due = entered + float(action["maxTimeSeconds"])
+                self.call_at(due, partial(self._apply_time_limit, job, entered))
+
+    def _apply_time_limit(self, job: BatchJob, entered: float) -> None:
+        """Cancel a job still blocked in the same RUNNABLE spell once a matching action's time is up."""
+        if job.status != RUNNABLE or job.entered_status_at != entered or job.compute_environment is not None:
+            return
+        waited = time.monotonic() - entered
+        for action in getattr(job.queue, "job_state_time_limit_actions", None) or []:
+            if reason_matches(job.status_reason, action["reason"]) and waited + 1e-3 >= float(
+                action["maxTimeSeconds"]
+            ):
+                self._unplaced.pop(job.job_id, None)
+                self.cancel(job, action["reason"])
+                return
 
     def _fill_slots(self, now: float) -> None:
         max_running = current_settings().max_running
-        queues = sorted(self._ready, key=lambda arn: -int(self._queue_priority(arn)))
-        for queue_arn in queues:
-            entries = self._ready[queue_arn]
-            while entries and self._slots_in_use < max_running:
-                eligible_at, job = entries[0]
-                if job.status != RUNNABLE:
-                    entries.popleft()
-                    continue
+        readies = sorted(self._ready.values(), key=lambda ready: -int(ready.queue.priority or 0))
+        for ready in readies:
+            while self._slots_in_use < max_running:
+                entry = ready.head(now)
+                if entry is None:
+                    break
+                eligible_at, job = entry
                 if eligible_at > now:
                     break
+                if not is_dispatchable(job.compute_environment):
+                    ready.pop_head(started=False)
+                    self._place(job)
+                    continue
                 slots = min(len(job.containers()), max_running)
                 if self._slots_in_use + slots > max_running:
                     break
-                entries.popleft()
+                ready.pop_head(started=True)
                 self._start(job, slots)
-
-    def _queue_priority(self, queue_arn: str) -> int:
-        queue = self._backend.get_job_queue_by_arn(queue_arn)
-        return int(queue.priority) if queue is not None else 0
 
     def _start(self, job: BatchJob, slots: int) -> None:
         self._slots_in_use += slots

@@ -51,7 +51,11 @@ class EmulatorServer:
     :param region: region of the bootstrap resources and of the Airflow connection.
     :param bootstrap: create the default network, roles, compute environments and queues.
     :param max_running: most job processes running at once.
-    :param step_seconds: least time a job spends in each status.
+    :param step_seconds: least time a job spends in each status (compute environments and job
+        queues take twice that to settle after each change).
+    :param deleted_visible_seconds: how long a deleted compute environment or job queue stays
+        visible as DELETED.
+    :param min_time_limit_seconds: least maxTimeSeconds of a job queue's jobStateTimeLimitActions.
     """
 
     def __init__(
@@ -62,6 +66,8 @@ class EmulatorServer:
         bootstrap: bool = True,
         max_running: int = 16,
         step_seconds: float = 0.2,
+        deleted_visible_seconds: float = 2.0,
+        min_time_limit_seconds: int = 1,
     ) -> None:
         self.host = host
         self.port = port
@@ -69,6 +75,8 @@ class EmulatorServer:
         self.bootstrap = bootstrap
         self.max_running = max_running
         self.step_seconds = step_seconds
+        self.deleted_visible_seconds = deleted_visible_seconds
+        self.min_time_limit_seconds = min_time_limit_seconds
         self.resources: BootstrapResult | None = None
         self._server: ThreadedMotoServer | None = None
 
@@ -97,6 +105,8 @@ class EmulatorServer:
                 step_seconds=self.step_seconds,
                 endpoint_url=self.endpoint_url,
                 region=self.region,
+                deleted_visible_seconds=self.deleted_visible_seconds,
+                min_time_limit_seconds=self.min_time_limit_seconds,
             )
         )
         if self.bootstrap:

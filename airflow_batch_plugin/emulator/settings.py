@@ -6,6 +6,11 @@ from dataclasses import dataclass
 
 DUMMY_ACCESS_KEY_ID = "testing"
 DUMMY_SECRET_ACCESS_KEY = "testing"
+#: Compute environments and job queues take this many job steps to settle after each change.
+INFRASTRUCTURE_STEP_FACTOR = 2
+#: AWS's bounds for a job queue's jobStateTimeLimitActions[].maxTimeSeconds.
+AWS_MIN_TIME_LIMIT_SECONDS = 600
+MAX_TIME_LIMIT_SECONDS = 86_400
 
 
 @dataclass(frozen=True)
@@ -17,6 +22,11 @@ class EmulatorSettings:
     :param endpoint_url: the emulator's own URL, handed to jobs as ``AWS_ENDPOINT_URL``.
     :param region: the region handed to jobs as ``AWS_REGION``/``AWS_DEFAULT_REGION``.
     :param kill_grace_seconds: time between SIGTERM and SIGKILL when a job is stopped.
+    :param deleted_visible_seconds: how long a deleted compute environment or job queue stays
+        visible with status DELETED before it disappears from Describe* (AWS keeps them a while).
+    :param min_time_limit_seconds: least ``maxTimeSeconds`` a job queue's
+        ``jobStateTimeLimitActions`` accept; AWS's minimum is 600, the emulator allows shorter
+        times so tests and demos can see the action happen.
     """
 
     max_running: int = 16
@@ -24,6 +34,13 @@ class EmulatorSettings:
     endpoint_url: str | None = None
     region: str = "us-east-1"
     kill_grace_seconds: float = 5.0
+    deleted_visible_seconds: float = 2.0
+    min_time_limit_seconds: int = 1
+
+    @property
+    def infrastructure_seconds(self) -> float:
+        """Return how long a compute environment or job queue stays CREATING, UPDATING or DELETING."""
+        return self.step_seconds * INFRASTRUCTURE_STEP_FACTOR
 
 
 _current = EmulatorSettings()
@@ -41,4 +58,13 @@ def configure(settings: EmulatorSettings) -> None:
         raise ValueError(f"max_running must be at least 1, got {settings.max_running}")
     if settings.step_seconds < 0:
         raise ValueError(f"step_seconds must not be negative, got {settings.step_seconds}")
+    if settings.deleted_visible_seconds < 0:
+        raise ValueError(
+            f"deleted_visible_seconds must not be negative, got {settings.deleted_visible_seconds}"
+        )
+    if not 1 <= settings.min_time_limit_seconds <= MAX_TIME_LIMIT_SECONDS:
+        raise ValueError(
+            f"min_time_limit_seconds must be between 1 and {MAX_TIME_LIMIT_SECONDS}, "
+            f"got {settings.min_time_limit_seconds}"
+        )
     _current = settings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,9 @@ MAX_DEPENDENCIES = 20
 MAX_ATTEMPTS = 10
 MAX_TAGS = 50
 DEPENDENCY_TYPES = ("N_TO_N", "SEQUENTIAL")
+MAX_SCHEDULING_PRIORITY = 9999
+SHARE_IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z0-9]{1,255}\*?$")
+_GONE_QUEUE_STATUSES = ("DELETING", "DELETED")
 
 
 def resolve_job_definition(backend: Any, identifier: str) -> Any:
@@ -87,6 +91,40 @@ def _validate_retry_and_timeout(request: dict[str, Any]) -> None:
         raise ClientException(f"timeout.attemptDurationSeconds must be positive, got {seconds}")
 
 
+def _validate_fair_share(queue: Any, definition: Any, request: dict[str, Any]) -> int | None:
+    """Apply a fair-share queue's submission rules; return the job's scheduling priority.
+
+    A queue with a scheduling policy needs a shareIdentifier on every job, and a scheduling
+    priority (the job definition's ``schedulingPriority`` or the job's
+    ``schedulingPriorityOverride``). AWS's reference also says not to give a shareIdentifier to a
+    queue without one; the emulator records such a shareIdentifier and otherwise ignores it.
+    """
+    share = request.get("shareIdentifier")
+    override = request.get("schedulingPriorityOverride")
+    if override is not None and not 0 <= int(override) <= MAX_SCHEDULING_PRIORITY:
+        raise ClientException(
+            f"schedulingPriorityOverride must be between 0 and {MAX_SCHEDULING_PRIORITY}, got {override}"
+        )
+    priority = override if override is not None else getattr(definition, "scheduling_priority", None)
+    if share is not None and SHARE_IDENTIFIER_PATTERN.match(str(share)) is None:
+        raise ClientException(
+            f"shareIdentifier {share!r} must be up to 255 letters and numbers, optionally followed by "
+            "an asterisk (*)"
+        )
+    if not getattr(queue, "schedule_policy", None):
+        return priority
+    if not share:
+        raise ClientException(
+            f"Job queue {queue.name} has a fair-share scheduling policy: a shareIdentifier must be specified"
+        )
+    if priority is None:
+        raise ClientException(
+            f"Job queue {queue.name} has a fair-share scheduling policy: the job definition needs a "
+            "schedulingPriority or the job a schedulingPriorityOverride"
+        )
+    return int(priority)
+
+
 def build_job(backend: Any, store: JobStore, request: dict[str, Any]) -> BatchJob:
     """Validate a SubmitJob request body and return the new job (not yet scheduled)."""
     name = request.get("jobName") or ""
@@ -94,10 +132,11 @@ def build_job(backend: Any, store: JobStore, request: dict[str, Any]) -> BatchJo
         raise ClientException("Job name should match valid pattern")
     definition = resolve_job_definition(backend, str(request.get("jobDefinition") or ""))
     queue = backend.get_job_queue(str(request.get("jobQueue") or ""))
-    if queue is None:
+    if queue is None or getattr(queue, "status", "") in _GONE_QUEUE_STATUSES:
         raise ClientException(f"Job queue {request.get('jobQueue')} does not exist")
     if queue.state != "ENABLED":
         raise ClientException(f"Job queue {queue.name} is {queue.state}; it does not accept jobs")
+    scheduling_priority = _validate_fair_share(queue, definition, request)
     array_size = _validate_array_size(request)
     depends_on, dependency_ids = _validate_dependencies(request, store, array_size)
     _validate_retry_and_timeout(request)
@@ -127,9 +166,7 @@ def build_job(backend: Any, store: JobStore, request: dict[str, Any]) -> BatchJo
         retry_strategy=request.get("retryStrategy"),
         propagate_tags=definition.propagate_tags if propagate_tags is None else propagate_tags,
         share_identifier=request.get("shareIdentifier"),
-        scheduling_priority=request.get(
-            "schedulingPriorityOverride", getattr(definition, "scheduling_priority", None)
-        ),
+        scheduling_priority=scheduling_priority,
         array_size=array_size,
         dependency_ids=[] if array_size is not None else dependency_ids,
     )
