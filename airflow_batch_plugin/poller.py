@@ -73,3 +73,32 @@ class JobStatusPoller:
             if len(jobs) == len(job_ids) and all(is_terminal(job) for job in jobs.values()):
                 return jobs
             self._sleep(self.interval)
+
+
+def wait_for_state(
+    describe: Callable[[], dict[str, Any] | None],
+    is_done: Callable[[dict[str, Any] | None], bool],
+    *,
+    interval: float,
+    timeout: float | None = None,
+    on_round: Callable[[dict[str, Any] | None], None] = lambda _: None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Any] | None:
+    """Describe one resource every ``interval`` seconds until ``is_done`` says so.
+
+    Used for compute environments, job queues and scheduling policies (a single Describe call a
+    round). ``on_round`` may raise to stop early (an INVALID resource); ``timeout`` raises
+    TimeoutError. Returns the last description (None when the resource is gone).
+    """
+    if interval <= 0:
+        raise ValueError(f"poll interval must be positive, got {interval!r}")
+    started = clock()
+    while True:
+        current = describe()
+        on_round(current)
+        if is_done(current):
+            return current
+        if timeout is not None and clock() - started > timeout:
+            raise TimeoutError(f"still waiting after {timeout:g}s")
+        sleep(interval)

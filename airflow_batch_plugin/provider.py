@@ -29,16 +29,27 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_batch_plugin.operators.job_definition",
                     "airflow_batch_plugin.operators.submit_job",
+                    "airflow_batch_plugin.operators.infrastructure",
                 ],
             }
         ],
         "sensors": [
-            {"integration-name": INTEGRATION, "python-modules": ["airflow_batch_plugin.sensors.job"]}
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [
+                    "airflow_batch_plugin.sensors.job",
+                    "airflow_batch_plugin.sensors.infrastructure",
+                ],
+            }
         ],
         "hooks": [
             {
                 "integration-name": INTEGRATION,
-                "python-modules": ["airflow_batch_plugin.hooks.batch", "airflow_batch_plugin.hooks.logs"],
+                "python-modules": [
+                    "airflow_batch_plugin.hooks.batch",
+                    "airflow_batch_plugin.hooks.batch_resources",
+                    "airflow_batch_plugin.hooks.logs",
+                ],
             }
         ],
         "plugins": [{"name": "aws_batch", "plugin-class": "airflow_batch_plugin.plugin.AwsBatchPlugin"}],

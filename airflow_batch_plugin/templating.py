@@ -2,8 +2,8 @@
 
 Specs are frozen dataclasses, so Airflow cannot render them in place. Operators call
 :func:`render_spec` at the start of ``execute``: every templated string inside the spec is
-rendered and the spec is rebuilt, which re-runs its validation on the real values. A template
-that renders to an empty string leaves its field unset.
+rendered (and every XComArg resolved) and the spec is rebuilt, which re-runs its validation on
+the real values. A template that renders to an empty string leaves its field unset.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ def _render_value(value: Any, render: Callable[[Any], Any]) -> Any:
         if all(changes[name] is getattr(value, name) for name in changes):
             return value
         return dataclasses.replace(value, **changes)
+    if not isinstance(value, (str, bytes)) and callable(getattr(value, "resolve", None)):
+        return render(value)  # an XComArg: Airflow's render_template resolves it from the context
     if isinstance(value, str):
         if not is_templated(value):
             return value

@@ -8,7 +8,9 @@ registration, and retries through throttling (see :mod:`.retry`).
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
@@ -29,6 +31,8 @@ DESCRIBE_JOBS_CHUNK = 100
 SPEC_HASH_TAG = "airflow-batch-plugin:spec-hash"
 #: Tag with a token unique to one submit_job call, so a lost response is matched to its job only.
 SUBMIT_TOKEN_TAG = "airflow-batch-plugin:submit-token"
+#: AWS Batch APIs that only read; every other call counts as a write.
+READ_API_PREFIXES = ("Describe", "List", "Get")
 #: How many times a SubmitJob lost to a transient fault is looked up and sent again.
 MAX_AMBIGUOUS_SUBMITS = 5
 
@@ -71,10 +75,21 @@ class BatchHook(AwsBaseHook):
     def _get_config(self, config: Config | None = None) -> Config:
         return client_config(super()._get_config(config))
 
-    @property
+    @cached_property
     def client(self) -> BatchClient:
-        """The boto3 Batch client of this hook's connection (cached)."""
-        return cast("BatchClient", self.conn)
+        """The boto3 Batch client of this hook's connection; it counts the write calls it sends."""
+        client = cast("BatchClient", self.conn)
+        client.meta.events.register("before-call.batch.*", self._count_write)
+        return client
+
+    @cached_property
+    def write_calls(self) -> Counter[str]:
+        """How many calls of each AWS Batch write API this hook has sent (reads are not counted)."""
+        return Counter()
+
+    def _count_write(self, model: Any, **_: Any) -> None:
+        if not model.name.startswith(READ_API_PREFIXES):
+            self.write_calls[model.name] += 1
 
     # -- job definitions -------------------------------------------------------------------
 
@@ -174,6 +189,13 @@ class BatchHook(AwsBaseHook):
         call_with_retries(
             lambda: self.client.terminate_job(jobId=job_id, reason=reason[:1024]),
             description=f"TerminateJob {job_id}",
+        )
+
+    def cancel_job(self, job_id: str, reason: str) -> None:
+        """Cancel a job that has not started yet (no effect on a started one)."""
+        call_with_retries(
+            lambda: self.client.cancel_job(jobId=job_id, reason=reason[:1024]),
+            description=f"CancelJob {job_id}",
         )
 
     def list_jobs(
