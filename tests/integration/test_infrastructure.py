@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 import pytest
 
 from airflow_batch_plugin import (
+    BatchComputeEnvironmentSensor,
     BatchEnvironment,
+    BatchJobQueueSensor,
     BatchResourceHook,
     BatchResourceInUse,
     BatchResourceInvalid,
@@ -181,3 +184,23 @@ def test_deleting_a_queue_with_unfinished_jobs(hook, network, emulator):
     job = batch.describe_jobs(jobs=[job_id])["jobs"][0]
     assert job["status"] == "FAILED"
     assert "being deleted" in job["statusReason"]
+
+
+def test_sensors_wait_for_valid_or_deleted_and_fail_on_invalid(hook, network, emulator):
+    assert BatchComputeEnvironmentSensor(task_id="s", compute_environment=emulator.compute_environment).poke(
+        {}
+    )
+    assert BatchJobQueueSensor(task_id="s", job_queue=emulator.job_queue).poke({})
+    assert not BatchJobQueueSensor(task_id="s", job_queue="no-such-queue").poke({})
+    assert BatchJobQueueSensor(task_id="s", job_queue="no-such-queue", target_status="DELETED").poke({})
+    broken = ec2_spec(unique("ce"), network, instance_role="no-such-instance-profile")
+    hook.create_compute_environment(broken.to_create_request())
+    sensor = BatchComputeEnvironmentSensor(task_id="s", compute_environment=broken.name)
+
+    def poke_until_it_fails() -> None:
+        for _ in range(50):
+            sensor.poke({})
+            time.sleep(0.2)
+
+    with pytest.raises(BatchResourceInvalid, match="Invalid IamInstanceProfile"):
+        poke_until_it_fails()

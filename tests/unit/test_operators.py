@@ -5,10 +5,18 @@ from __future__ import annotations
 import pytest
 
 from airflow_batch_plugin import (
+    BatchComputeEnvironmentSensor,
+    BatchDeleteComputeEnvironmentOperator,
+    BatchDeleteJobQueueOperator,
     BatchDeregisterJobDefinitionOperator,
+    BatchEnsureComputeEnvironmentOperator,
+    BatchEnsureJobQueueOperator,
+    BatchEnvironment,
+    BatchJobQueueSensor,
     BatchJobSensor,
     BatchRegisterJobDefinitionOperator,
     BatchSubmitJobOperator,
+    ComputeEnvironmentSpec,
     JobDefinitionSpec,
     SpecValidationError,
 )
@@ -92,3 +100,68 @@ def test_deregister_one_revision(hook):
     operator = BatchDeregisterJobDefinitionOperator(task_id="d", job_definition="etl:1")
     assert operator.execute({}) == ["etl:1"]
     assert [r["jobDefinitionArn"] for r in hook.list_job_definition_revisions("etl")] == [arns[1]]
+
+
+# -- infrastructure operators and sensors --------------------------------------------------------
+
+
+def compute_environment_spec() -> ComputeEnvironmentSpec:
+    return ComputeEnvironmentSpec(
+        name="ce",
+        type="FARGATE",
+        max_vcpus=4,
+        subnets=["subnet-0123"],
+        security_group_ids=["sg-0123"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("operator", "arguments", "error", "message"),
+    [
+        (BatchEnsureComputeEnvironmentOperator, {"spec": "ce"}, TypeError, "ComputeEnvironmentSpec"),
+        (BatchEnsureJobQueueOperator, {"spec": compute_environment_spec()}, TypeError, "JobQueueSpec"),
+        (
+            BatchEnsureComputeEnvironmentOperator,
+            {"spec": compute_environment_spec(), "poll_interval": 0},
+            ValueError,
+            "poll_interval",
+        ),
+        (BatchDeleteJobQueueOperator, {"job_queue": "q", "active_jobs": "ignore"}, ValueError, "active_jobs"),
+        (
+            BatchDeleteComputeEnvironmentOperator,
+            {"compute_environment": "ce", "poll_interval": -1},
+            ValueError,
+            "poll_interval",
+        ),
+        (BatchJobQueueSensor, {"job_queue": "q", "target_status": "ENABLED"}, ValueError, "target_status"),
+        (
+            BatchComputeEnvironmentSensor,
+            {"compute_environment": "ce", "target_status": "GONE"},
+            ValueError,
+            "target_status",
+        ),
+    ],
+)
+def test_infrastructure_operators_reject_bad_arguments(operator, arguments, error, message):
+    with pytest.raises(error, match=message):
+        operator(task_id="t", **arguments)
+
+
+def test_a_bad_spec_fails_when_it_is_declared():
+    with pytest.raises(SpecValidationError, match="max_vcpus"):
+        ComputeEnvironmentSpec(
+            name="ce", type="FARGATE", max_vcpus=-1, subnets=["subnet-1"], security_group_ids=["sg-1"]
+        )
+
+
+def test_environment_gives_a_setup_and_a_teardown_that_runs_whatever_happened():
+    from airflow.sdk import DAG, TriggerRule
+
+    environment = BatchEnvironment(compute_environments=[compute_environment_spec()])
+    with DAG("env", schedule=None):
+        setup, teardown = environment.setup_and_teardown(keep="{{ params.keep }}")
+    assert setup.is_setup
+    assert teardown.is_teardown
+    assert teardown.trigger_rule == TriggerRule.ALL_DONE
+    assert teardown.upstream_task_ids == {setup.task_id}
+    assert teardown.keep == "{{ params.keep }}"
