@@ -33,6 +33,9 @@ _EXPORTS = {
     "BatchComputeEnvironmentSensor": "airflow_batch_plugin.sensors.infrastructure",
     "BatchJobQueueSensor": "airflow_batch_plugin.sensors.infrastructure",
     "BatchJobSensor": "airflow_batch_plugin.sensors.job",
+    "BatchComputeEnvironmentTrigger": "airflow_batch_plugin.triggers.resources",
+    "BatchJobQueueTrigger": "airflow_batch_plugin.triggers.resources",
+    "BatchJobTrigger": "airflow_batch_plugin.triggers.job",
     "EvaluateOnExit": "airflow_batch_plugin.specs.common",
     "RetryStrategy": "airflow_batch_plugin.specs.common",
     "ComputeEnvironmentSpec": "airflow_batch_plugin.specs.compute_environment",
@@ -59,6 +62,7 @@ _EXPORTS = {
 
 __all__ = [
     "BatchComputeEnvironmentSensor",
+    "BatchComputeEnvironmentTrigger",
     "BatchDeleteComputeEnvironmentOperator",
     "BatchDeleteJobQueueOperator",
     "BatchDeleteSchedulingPolicyOperator",
@@ -71,7 +75,9 @@ __all__ = [
     "BatchHook",
     "BatchJobFailed",
     "BatchJobQueueSensor",
+    "BatchJobQueueTrigger",
     "BatchJobSensor",
+    "BatchJobTrigger",
     "BatchRegisterJobDefinitionOperator",
     "BatchResourceHook",
     "BatchResourceInUse",
@@ -146,6 +152,8 @@ if TYPE_CHECKING:
     from airflow_batch_plugin.specs.scheduling_policy import SchedulingPolicySpec, ShareAttributes
     from airflow_batch_plugin.specs.update_plan import ReplacementRequiredError, UpdatePlan
     from airflow_batch_plugin.specs.validation import SpecValidationError
+    from airflow_batch_plugin.triggers.job import BatchJobTrigger
+    from airflow_batch_plugin.triggers.resources import BatchComputeEnvironmentTrigger, BatchJobQueueTrigger
 
 
 def __getattr__(name: str) -> Any:

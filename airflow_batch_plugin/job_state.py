@@ -127,6 +127,16 @@ def stuck_reason(job: Mapping[str, Any]) -> str | None:
     return None
 
 
+def runnable_too_long(limit: float) -> str:
+    """Return the reason given for a job that stayed RUNNABLE longer than ``max_runnable_seconds``."""
+    return f"RUNNABLE for more than {limit:g}s (max_runnable_seconds)"
+
+
+def cannot_start_message(job: Mapping[str, Any], job_id: str, reason: str) -> str:
+    """Return the failure text for a job that will never leave RUNNABLE."""
+    return f"AWS Batch job {job.get('jobName')} ({job_id}) cannot start: {reason}"
+
+
 def describe_outcome(job: Mapping[str, Any]) -> str:
     """One line for the task log: name, id, final status, reason and exit code."""
     parts = [f"AWS Batch job {job.get('jobName')} ({job.get('jobId')}) {job.get('status')}"]

@@ -16,12 +16,15 @@ from airflow_batch_plugin.hooks.logs import CloudWatchLogsHook, LogStreamFollowe
 from airflow_batch_plugin.job_state import (
     BatchJobFailed,
     array_progress,
+    cannot_start_message,
     describe_outcome,
     exit_code,
     failure_message,
     is_terminal,
     log_group_name,
     log_stream_name,
+    log_stream_names,
+    runnable_too_long,
     stuck_reason,
 )
 
@@ -72,6 +75,7 @@ class JobMonitor:
         self._progress: str | None = None
         self._runnable_since: float | None = None
         self._followers: dict[str, LogStreamFollower] = {}
+        self._streams_read: set[str] = set()
 
     # -- each round --------------------------------------------------------------------------
 
@@ -99,7 +103,12 @@ class JobMonitor:
         raise self._failure(job)
 
     def observe_final_logs(self, job: Job) -> None:
-        """Read every log line not yet read, to the end of the stream."""
+        """Read every log line not yet read, to the end of the stream.
+
+        Streams of earlier attempts that were never followed (a deferred task sees only the
+        final description) are read first, each to its end.
+        """
+        self._read_earlier_attempts(job)
         self._read_logs(job, to_end=True)
 
     # -- logs --------------------------------------------------------------------------------
@@ -116,8 +125,21 @@ class JobMonitor:
                 self._emit(old, to_end=True)
             follower = LogStreamFollower(self.logs, log_group_name(job), stream)
             self._followers = {stream: follower}
+            self._streams_read.add(stream)
             self.log.info("Log stream of job %s: %s (group %s)", self.job_id, stream, follower.group)
         self._emit(follower, to_end=to_end)
+
+    def _read_earlier_attempts(self, job: Job) -> None:
+        if self.logs is None or array_progress(job) is not None:
+            return
+        latest = log_stream_name(job)
+        for stream in log_stream_names(job):
+            if stream == latest or stream in self._streams_read:
+                continue
+            self._streams_read.add(stream)
+            follower = LogStreamFollower(self.logs, log_group_name(job), stream)
+            self.log.info("Log stream of an earlier attempt of job %s: %s", self.job_id, stream)
+            self._emit(follower, to_end=True)
 
     def _emit(self, follower: LogStreamFollower, *, to_end: bool) -> None:
         for event in follower.read_new(to_end=to_end):
@@ -145,14 +167,18 @@ class JobMonitor:
             if self._runnable_since is None:
                 self._runnable_since = self._clock()
             elif self._clock() - self._runnable_since > self.max_runnable_seconds:
-                reason = f"RUNNABLE for more than {self.max_runnable_seconds:g}s (max_runnable_seconds)"
+                reason = runnable_too_long(self.max_runnable_seconds)
         if reason is not None:
-            raise BatchJobFailed(
-                f"AWS Batch job {job.get('jobName')} ({self.job_id}) cannot start: {reason}",
-                job_id=self.job_id,
-                status_reason=reason,
-                exit_code=None,
-            )
+            raise self.cannot_start(job, reason)
+
+    def cannot_start(self, job: Job, reason: str) -> BatchJobFailed:
+        """Return the error for a job that will never leave RUNNABLE (the caller terminates it)."""
+        return BatchJobFailed(
+            cannot_start_message(job, self.job_id, reason),
+            job_id=self.job_id,
+            status_reason=reason,
+            exit_code=None,
+        )
 
     def _failure(self, job: Job) -> BatchJobFailed:
         children: list[tuple[Job, list[str]]] = []

@@ -42,6 +42,15 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
+        "triggers": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [
+                    "airflow_batch_plugin.triggers.job",
+                    "airflow_batch_plugin.triggers.resources",
+                ],
+            }
+        ],
         "hooks": [
             {
                 "integration-name": INTEGRATION,

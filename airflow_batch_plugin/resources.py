@@ -100,12 +100,16 @@ SCHEDULING_POLICY = ResourceKind(
 class Waiting:
     """How to wait for AWS: whether to wait for VALID, seconds between Describe calls, at most how long.
 
-    Deletion always waits until the resource is gone (the next step depends on it).
+    Deletion always waits until the resource is gone (the next step depends on it). With
+    ``defer`` (a deferrable operator's hook), a resource not VALID yet is waited for elsewhere:
+    ``defer(name)`` raises Airflow's TaskDeferred, and the operator runs the ensure again when it
+    resumes (ensuring is idempotent, so it picks up where it left off).
     """
 
     for_valid: bool = True
     interval: float = 10.0
     timeout: float = 1800.0
+    defer: Callable[[str], None] | None = None
 
 
 def is_gone(current: Description | None) -> bool:
@@ -223,6 +227,13 @@ def _wait_valid(
         if current.get("status") == "INVALID":
             raise BatchResourceInvalid(f"{kind.label} {name} is INVALID: {current.get('statusReason')}")
 
+    if waiting.defer is not None:
+        current = kind.describe(hook, name)
+        check(current)
+        if current is not None and current.get("status") == "VALID":
+            log.info("%s %s is VALID (%s)", kind.label, name, current.get("state"))
+            return
+        waiting.defer(name)  # raises TaskDeferred; waits here only if it returned
     final = wait_for_state(
         lambda: kind.describe(hook, name),
         lambda current: current is not None and current.get("status") == "VALID",

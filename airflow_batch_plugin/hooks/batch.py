@@ -2,7 +2,9 @@
 
 The hook takes the Airflow connection, region and assumed roles from ``AwsBaseHook``; it adds
 chunked DescribeJobs (100 ids a call), paginated listings, idempotent job definition
-registration, and retries through throttling (see :mod:`.retry`).
+registration, and retries through throttling (see :mod:`.retry`). The ``async_*`` methods are
+the calls triggers make with an aiobotocore client (one client shared by many triggers, see
+:mod:`airflow_batch_plugin.poller`).
 """
 
 from __future__ import annotations
@@ -14,11 +16,18 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+from asgiref.sync import sync_to_async
 
-from airflow_batch_plugin.hooks.retry import AmbiguousWriteError, call_with_retries, client_config
+from airflow_batch_plugin.hooks.retry import (
+    AmbiguousWriteError,
+    async_call_with_retries,
+    call_with_retries,
+    client_config,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
+    from contextlib import AbstractAsyncContextManager
 
     from botocore.config import Config
     from mypy_boto3_batch import BatchClient
@@ -35,6 +44,8 @@ SUBMIT_TOKEN_TAG = "airflow-batch-plugin:submit-token"
 READ_API_PREFIXES = ("Describe", "List", "Get")
 #: How many times a SubmitJob lost to a transient fault is looked up and sent again.
 MAX_AMBIGUOUS_SUBMITS = 5
+#: Which AWS Batch endpoint a client talks to: (connection id, region, endpoint URL or None).
+ClientKey = tuple[str | None, str | None, str | None]
 
 
 @dataclass(frozen=True)
@@ -242,6 +253,45 @@ class BatchHook(AwsBaseHook):
         )
         queues = response.get("jobQueues", [])
         return dict(queues[0]) if queues else None
+
+    # -- async calls (triggers) --------------------------------------------------------------
+
+    async def async_client_key(self) -> ClientKey:
+        """Return the connection id, region and endpoint URL the async client will use.
+
+        Reading the connection may block, so it runs in a worker thread, off the event loop.
+        """
+        return await sync_to_async(self._client_key)()
+
+    def _client_key(self) -> ClientKey:
+        endpoint = self.conn_config.get_service_endpoint_url(service_name="batch")
+        return (self.aws_conn_id, self.region_name, endpoint)
+
+    async def async_client(self) -> AbstractAsyncContextManager[Any]:
+        """Return an aiobotocore Batch client of this hook's connection (use it with ``async with``).
+
+        Like the sync client it has botocore's own retries off: throttles reach our backoff.
+        """
+        return cast("AbstractAsyncContextManager[Any]", await self.get_async_conn())
+
+    async def async_describe_jobs(self, client: Any, job_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Describe jobs with an async client, one DescribeJobs call per 100 ids, one after another.
+
+        Faults are not retried here: the shared poller backs off for all its jobs at once.
+        """
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in chunked(job_ids, DESCRIBE_JOBS_CHUNK):
+            response = await client.describe_jobs(jobs=chunk)
+            for job in response.get("jobs", []):
+                found[job["jobId"]] = dict(job)
+        return found
+
+    async def async_terminate_job(self, client: Any, job_id: str, reason: str) -> None:
+        """Terminate a job with an async client, retrying throttles and transient faults."""
+        await async_call_with_retries(
+            lambda: client.terminate_job(jobId=job_id, reason=reason[:1024]),
+            description=f"TerminateJob {job_id}",
+        )
 
     # -- plumbing ----------------------------------------------------------------------------
 

@@ -65,7 +65,22 @@ class BatchResourceHook(BatchHook):
             and any(item["computeEnvironment"] == arn for item in queue.get("computeEnvironmentOrder", []))
         ]
 
+    async def async_describe_compute_environment(self, client: Any, name: str) -> dict[str, Any] | None:
+        """Describe a compute environment with an async client; None when it does not exist.
+
+        Faults are not retried here: the waiting trigger backs off and asks again.
+        """
+        response = await client.describe_compute_environments(computeEnvironments=[name])
+        found = response.get("computeEnvironments", [])
+        return dict(found[0]) if found else None
+
     # -- job queues ----------------------------------------------------------------------------
+
+    async def async_describe_job_queue(self, client: Any, name: str) -> dict[str, Any] | None:
+        """Describe a job queue with an async client; None when it does not exist (no retries)."""
+        response = await client.describe_job_queues(jobQueues=[name])
+        found = response.get("jobQueues", [])
+        return dict(found[0]) if found else None
 
     def describe_job_queues(self, names: Iterable[str] = ()) -> list[dict[str, Any]]:
         """Describe the named job queues, or every queue of the account and region."""

@@ -9,6 +9,7 @@ may not have reached AWS is never blindly sent twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -25,7 +26,7 @@ from botocore.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +124,34 @@ def call_with_retries(
                 raise
             wait = backoff.delay(attempt)
             attempt += 1
-            log.warning("%s: %s (%s); retrying in %.1fs", description, kind, _short(error), wait)
+            log.warning("%s: %s (%s); retrying in %.1fs", description, kind, short_error(error), wait)
             sleep(wait)
+
+
+async def async_call_with_retries(
+    call: Callable[[], Awaitable[T]],
+    *,
+    description: str,
+    backoff: Backoff = DEFAULT_BACKOFF,
+    deadline: float = DEFAULT_DEADLINE,
+) -> T:
+    """Await ``call``, retrying throttles and transient faults; the async twin of :func:`call_with_retries`.
+
+    Only for calls that are safe to send twice (reads, TerminateJob): a transient fault is retried.
+    """
+    started = time.monotonic()
+    attempt = 0
+    while True:
+        try:
+            return await call()
+        except Exception as error:
+            kind = classify_fault(error)
+            if kind is None or time.monotonic() - started > deadline:
+                raise
+            wait = backoff.delay(attempt)
+            attempt += 1
+            log.warning("%s: %s (%s); retrying in %.1fs", description, kind, short_error(error), wait)
+            await asyncio.sleep(wait)
 
 
 def client_config(config: Config) -> Config:
@@ -134,7 +161,8 @@ def client_config(config: Config) -> Config:
     return config.merge(Config(retries={"total_max_attempts": 1}))
 
 
-def _short(error: BaseException) -> str:
+def short_error(error: BaseException) -> str:
+    """Describe an AWS error in one line: its code and message."""
     if isinstance(error, ClientError):
         err = error.response.get("Error", {})
         return f"{err.get('Code', '?')}: {err.get('Message', '')}"

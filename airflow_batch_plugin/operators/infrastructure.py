@@ -8,11 +8,13 @@ gone succeeds. The logic lives in :mod:`airflow_batch_plugin.resources`.
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-from airflow.providers.common.compat.sdk import AirflowSkipException
+from airflow.providers.common.compat.sdk import AirflowSkipException, conf
 
 from airflow_batch_plugin.hooks.batch_resources import BatchResourceHook
 from airflow_batch_plugin.resources import (
@@ -20,6 +22,7 @@ from airflow_batch_plugin.resources import (
     JOB_QUEUE,
     SCHEDULING_POLICY,
     ActiveJobsPolicy,
+    BatchResourceInvalid,
     ResourceKind,
     Waiting,
     delete_resource,
@@ -29,11 +32,13 @@ from airflow_batch_plugin.specs.compute_environment import ComputeEnvironmentSpe
 from airflow_batch_plugin.specs.job_queue import JobQueueSpec
 from airflow_batch_plugin.specs.scheduling_policy import SchedulingPolicySpec
 from airflow_batch_plugin.templating import render_spec
+from airflow_batch_plugin.triggers.resources import BatchComputeEnvironmentTrigger, BatchJobQueueTrigger
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from airflow.sdk import Context
+    from airflow.triggers.base import BaseTrigger
 
     from airflow_batch_plugin.environment import BatchEnvironment
 
@@ -54,6 +59,7 @@ class _EnsureBatchResourceOperator(AwsBaseOperator[BatchResourceHook]):
         wait_for_valid: bool = True,
         poll_interval: float = 10.0,
         timeout: float = 1800.0,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -63,10 +69,33 @@ class _EnsureBatchResourceOperator(AwsBaseOperator[BatchResourceHook]):
             raise ValueError(f"poll_interval={poll_interval!r}: must be a positive number of seconds")
         self.spec = spec
         self.waiting = Waiting(for_valid=wait_for_valid, interval=poll_interval, timeout=timeout)
+        self.deferrable = deferrable
 
     def execute(self, context: Context) -> str:
         spec = render_spec(self.spec, lambda value: self.render_template(value, context))
-        return ensure_resource(self.hook, self.kind, spec, self.waiting, self.log)
+        waiting = self.waiting
+        if self.deferrable:
+            waiting = dataclasses.replace(waiting, defer=self._defer_until_valid)
+        return ensure_resource(self.hook, self.kind, spec, waiting, self.log)
+
+    def trigger(self, name: str) -> BaseTrigger:
+        """Return the trigger that waits for the resource ``name`` to be VALID."""
+        raise TypeError(f"{type(self).__name__} cannot defer")
+
+    def _defer_until_valid(self, name: str) -> None:
+        self.log.info("Waiting for %s %s to be VALID in the triggerer", self.kind.label, name)
+        self.defer(
+            trigger=self.trigger(name),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.waiting.timeout),
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
+        """Resume once the resource is VALID: ensure again, which finds little or nothing left to do."""
+        if event.get("status") != "success":
+            status, reason = event.get("resource_status"), event.get("reason")
+            raise BatchResourceInvalid(f"{self.kind.label} {event.get('name')} is {status}: {reason}")
+        return self.execute(context)
 
 
 class BatchEnsureComputeEnvironmentOperator(_EnsureBatchResourceOperator):
@@ -76,11 +105,21 @@ class BatchEnsureComputeEnvironmentOperator(_EnsureBatchResourceOperator):
     :param wait_for_valid: wait until AWS reports it VALID (fail if INVALID, with its reason).
     :param poll_interval: seconds between DescribeComputeEnvironments calls while waiting.
     :param timeout: seconds to wait at most.
+    :param deferrable: wait for VALID in the triggerer (:class:`BatchComputeEnvironmentTrigger`)
+        instead of on a worker; default: the ``[operators] default_deferrable`` option.
     :return: the compute environment's ARN.
     """
 
     kind = COMPUTE_ENVIRONMENT
     spec_type = ComputeEnvironmentSpec
+
+    def trigger(self, name: str) -> BaseTrigger:
+        return BatchComputeEnvironmentTrigger(
+            compute_environment=name,
+            aws_conn_id=self.aws_conn_id,
+            region_name=self.region_name,
+            poll_interval=self.waiting.interval,
+        )
 
 
 class BatchEnsureJobQueueOperator(_EnsureBatchResourceOperator):
@@ -88,11 +127,20 @@ class BatchEnsureJobQueueOperator(_EnsureBatchResourceOperator):
 
     :param spec: the job queue (priority, state, compute environment order, scheduling policy,
         job state time limit actions, tags).
+    :param deferrable: wait for VALID in the triggerer (:class:`BatchJobQueueTrigger`).
     :return: the job queue's ARN.
     """
 
     kind = JOB_QUEUE
     spec_type = JobQueueSpec
+
+    def trigger(self, name: str) -> BaseTrigger:
+        return BatchJobQueueTrigger(
+            job_queue=name,
+            aws_conn_id=self.aws_conn_id,
+            region_name=self.region_name,
+            poll_interval=self.waiting.interval,
+        )
 
 
 class BatchEnsureSchedulingPolicyOperator(_EnsureBatchResourceOperator):

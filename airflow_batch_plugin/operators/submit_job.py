@@ -1,22 +1,29 @@
-"""BatchSubmitJobOperator: submit one AWS Batch job (single, array or dependent) and wait for it."""
+"""BatchSubmitJobOperator: submit one AWS Batch job (single, array or dependent) and wait for it.
+
+It waits on the worker (``JobStatusPoller``, logs streamed live) or, with ``deferrable=True``, in
+the triggerer (:class:`~airflow_batch_plugin.triggers.job.BatchJobTrigger`, no worker slot held);
+a deferred task reads the job's whole log when it resumes.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-from airflow.providers.common.compat.sdk import ResumableJobMixin
+from airflow.providers.common.compat.sdk import AirflowException, ResumableJobMixin, conf
+from airflow.sdk.exceptions import TaskDeferralTimeout
 
 from airflow_batch_plugin.hooks.batch import BatchHook
 from airflow_batch_plugin.hooks.logs import CloudWatchLogsHook
 from airflow_batch_plugin.identity import task_instance_label, task_instance_tags
-from airflow_batch_plugin.job_state import ACTIVE_STATUSES, log_stream_names
+from airflow_batch_plugin.job_state import ACTIVE_STATUSES, is_terminal, log_stream_names
 from airflow_batch_plugin.monitor import JobMonitor
 from airflow_batch_plugin.poller import JobStatusPoller
 from airflow_batch_plugin.specs.job import ContainerOverrides, JobDependency, JobSubmissionSpec
 from airflow_batch_plugin.specs.job_definition import JobDefinitionSpec
 from airflow_batch_plugin.templating import render_spec
+from airflow_batch_plugin.triggers.job import BatchJobTrigger
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -56,6 +63,9 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
     :param log_tail_lines: how many last log lines a failure message carries.
     :param failed_children_logs: for array jobs, how many failed children's logs to show.
     :param max_runnable_seconds: fail (and terminate) the job if it stays RUNNABLE this long.
+    :param deferrable: wait in the triggerer instead of on a worker (default: the
+        ``[operators] default_deferrable`` option). The job's log is then read in full, page by
+        page, when the task resumes, and ``execution_timeout`` bounds the deferral.
     :return: the job id (XCom ``return_value``); XComs ``job_arn``, ``job_name``, ``job_queue``,
         ``array_size`` and ``log_stream_names``.
     """
@@ -111,6 +121,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         log_tail_lines: int = 50,
         failed_children_logs: int = 3,
         max_runnable_seconds: float | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -137,6 +148,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         self.log_tail_lines = log_tail_lines
         self.failed_children_logs = failed_children_logs
         self.max_runnable_seconds = max_runnable_seconds
+        self.deferrable = deferrable
         self._job_id: str | None = None
         self._termination_reason = "Terminated by Airflow"
         # Bad input fails at DAG parse time; templates and XComArgs are checked once rendered.
@@ -253,19 +265,13 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         return status == "SUCCEEDED"
 
     def poll_until_complete(self, external_id: Any, context: Context) -> None:
+        """Wait for the job here, or defer to the triggerer (the job id is already stored)."""
         self._job_id = str(external_id)
         if not self.wait_for_completion:
             return
-        monitor = JobMonitor(
-            batch=self.hook,
-            logs=CloudWatchLogsHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name),
-            job_id=self._job_id,
-            log=self.log,
-            stream_logs=self.stream_logs,
-            tail_lines=self.log_tail_lines,
-            failed_children=self.failed_children_logs,
-            max_runnable_seconds=self.max_runnable_seconds,
-        )
+        if self.deferrable:
+            self._defer(self._job_id)
+        monitor = self._monitor(self._job_id, stream_logs=self.stream_logs)
         poller = JobStatusPoller(self.hook, self.poll_interval)
         try:
             jobs = poller.wait([self._job_id], on_round=lambda found: _observe(monitor, found, self._job_id))
@@ -273,6 +279,69 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
             self._terminate_after(error)
             raise
         monitor.finish(jobs[self._job_id])
+
+    def _monitor(self, job_id: str, *, stream_logs: bool) -> JobMonitor:
+        return JobMonitor(
+            batch=self.hook,
+            logs=CloudWatchLogsHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name),
+            job_id=job_id,
+            log=self.log,
+            stream_logs=stream_logs,
+            tail_lines=self.log_tail_lines,
+            failed_children=self.failed_children_logs,
+            max_runnable_seconds=self.max_runnable_seconds,
+        )
+
+    # -- deferrable mode --------------------------------------------------------------------------
+
+    def _defer(self, job_id: str) -> NoReturn:
+        self.log.info("Waiting for AWS Batch job %s in the triggerer", job_id)
+        self.defer(
+            trigger=BatchJobTrigger(
+                job_id=job_id,
+                aws_conn_id=self.aws_conn_id,
+                region_name=self.region_name,
+                poll_interval=self.poll_interval,
+                max_runnable_seconds=self.max_runnable_seconds,
+                termination_reason=self._termination_reason,
+            ),
+            method_name="execute_complete",
+            timeout=self.execution_timeout,
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
+        """Resume after the trigger fired: read the whole log, judge the outcome, push the XComs."""
+        job_id = str(event["job_id"])
+        self._job_id = job_id
+        self._termination_reason = f"Terminated by Airflow: task {task_instance_label(context)} was stopped"
+        if event.get("status") == "error":
+            raise AirflowException(f"Could not follow AWS Batch job {job_id}: {event.get('message')}")
+        job = self.hook.describe_job(job_id)
+        monitor = self._monitor(job_id, stream_logs=False)
+        if event.get("status") == "stuck":
+            error = monitor.cannot_start(job, str(event.get("reason")))
+            self._terminate_after(error)
+            raise error
+        if not is_terminal(job):  # not expected: the trigger saw it end; wait again rather than guess
+            self._defer(job_id)
+        monitor.observe(job)
+        monitor.finish(job)
+        return self.get_job_result(job_id, context)
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        """Resume after deferral; when the deferral timed out, terminate the job before failing."""
+        try:
+            return super().resume_execution(next_method, next_kwargs, context)
+        except TaskDeferralTimeout as error:
+            store = context.get("task_state_store")
+            job_id = store.get(self.external_id_key) if store is not None else None
+            if job_id:
+                self._job_id = str(job_id)
+                self._termination_reason = (
+                    f"Terminated by Airflow: task {task_instance_label(context)} timed out"
+                )
+                self._terminate_after(error)
+            raise
 
     def get_job_result(self, external_id: Any, context: Context) -> str:
         """Push what later tasks and links need to know about the job; return its id."""

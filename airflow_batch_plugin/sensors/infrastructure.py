@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from airflow.providers.amazon.aws.sensors.base_aws import AwsBaseSensor
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+from airflow.providers.common.compat.sdk import conf
 
 from airflow_batch_plugin.hooks.batch_resources import BatchResourceHook
 from airflow_batch_plugin.resources import (
@@ -14,6 +16,11 @@ from airflow_batch_plugin.resources import (
     BatchResourceInvalid,
     ResourceKind,
     is_gone,
+)
+from airflow_batch_plugin.triggers.resources import (
+    BatchComputeEnvironmentTrigger,
+    BatchJobQueueTrigger,
+    BatchResourceTrigger,
 )
 
 if TYPE_CHECKING:
@@ -28,13 +35,48 @@ class _BatchResourceSensor(AwsBaseSensor[BatchResourceHook]):
     aws_hook_class = BatchResourceHook
     template_fields: Sequence[str] = (*aws_template_fields(), "name")
     kind: ClassVar[ResourceKind]
+    trigger_class: ClassVar[type[BatchResourceTrigger]]
 
-    def __init__(self, *, name: str, target_status: TargetStatus = "VALID", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        target_status: TargetStatus = "VALID",
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if target_status not in ("VALID", "DELETED"):
             raise ValueError(f"target_status={target_status!r}: must be 'VALID' or 'DELETED'")
         self.name = name
-        self.target_status = target_status
+        self.target_status: TargetStatus = target_status
+        self.deferrable = deferrable
+
+    def execute(self, context: Context) -> Any:
+        """Poke until done, or (deferrable) poke once and then wait in the triggerer."""
+        if not self.deferrable:
+            return super().execute(context)
+        if self.poke(context):
+            return None
+        self.defer(
+            trigger=self.trigger_class(
+                self.name,
+                target_status=self.target_status,
+                aws_conn_id=self.aws_conn_id,
+                region_name=self.region_name,
+                poll_interval=max(float(self.poke_interval), 0.001),
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=float(self.timeout)),
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> None:
+        """Resume after the trigger fired: succeed, or fail with the resource's statusReason."""
+        if event.get("status") != "success":
+            raise BatchResourceInvalid(
+                f"{self.kind.label} {self.name} is {event.get('resource_status')}: {event.get('reason')}"
+            )
+        self.log.info("%s %s is %s", self.kind.label, self.name, event.get("resource_status"))
 
     def poke(self, context: Context) -> bool:
         current = self.kind.describe(self.hook, self.name)
@@ -58,9 +100,12 @@ class BatchComputeEnvironmentSensor(_BatchResourceSensor):
 
     :param compute_environment: name or ARN.
     :param target_status: ``"VALID"`` (default) or ``"DELETED"`` (gone counts as deleted).
+    :param deferrable: wait in the triggerer, polling every ``poke_interval`` seconds (default:
+        the ``[operators] default_deferrable`` option).
     """
 
     kind = COMPUTE_ENVIRONMENT
+    trigger_class = BatchComputeEnvironmentTrigger
 
     def __init__(self, *, compute_environment: str, **kwargs: Any) -> None:
         super().__init__(name=compute_environment, **kwargs)
@@ -71,9 +116,11 @@ class BatchJobQueueSensor(_BatchResourceSensor):
 
     :param job_queue: name or ARN.
     :param target_status: ``"VALID"`` (default) or ``"DELETED"``.
+    :param deferrable: wait in the triggerer, polling every ``poke_interval`` seconds.
     """
 
     kind = JOB_QUEUE
+    trigger_class = BatchJobQueueTrigger
 
     def __init__(self, *, job_queue: str, **kwargs: Any) -> None:
         super().__init__(name=job_queue, **kwargs)

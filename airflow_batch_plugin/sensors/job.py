@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.sensors.base_aws import AwsBaseSensor
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+from airflow.providers.common.compat.sdk import AirflowException, conf
 
 from airflow_batch_plugin.hooks.batch import BatchHook
 from airflow_batch_plugin.hooks.logs import CloudWatchLogsHook
 from airflow_batch_plugin.job_state import is_terminal
 from airflow_batch_plugin.monitor import JobMonitor
 from airflow_batch_plugin.poller import JobStatusPoller
+from airflow_batch_plugin.triggers.job import BatchJobTrigger
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -23,12 +26,16 @@ class BatchJobSensor(AwsBaseSensor[BatchHook]):
     """Wait until an AWS Batch job ends: succeed on SUCCEEDED, fail on FAILED with its reason.
 
     In ``poke`` mode the log is streamed into the task log as the job runs; in ``reschedule``
-    mode each poke is a new process, so the log is read once, when the job ends.
+    mode each poke is a new process, so the log is read once, when the job ends. With
+    ``deferrable=True`` it waits in the triggerer (:class:`BatchJobTrigger`) and reads the whole
+    log when it resumes; killing the deferred sensor leaves the job alone (it did not start it).
 
     :param job_id: the job to wait for (templated; e.g. ``submit_task.output``).
     :param stream_logs: copy the job's log into the task log.
     :param log_tail_lines: how many last log lines a failure message carries.
-    :param max_runnable_seconds: fail if the job stays RUNNABLE this long (poke mode).
+    :param max_runnable_seconds: fail if the job stays RUNNABLE this long (poke and deferrable modes).
+    :param deferrable: wait in the triggerer, polling every ``poke_interval`` seconds (default:
+        the ``[operators] default_deferrable`` option); ``timeout`` bounds the deferral.
     """
 
     aws_hook_class = BatchHook
@@ -43,6 +50,7 @@ class BatchJobSensor(AwsBaseSensor[BatchHook]):
         log_tail_lines: int = 50,
         failed_children_logs: int = 3,
         max_runnable_seconds: float | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -51,8 +59,50 @@ class BatchJobSensor(AwsBaseSensor[BatchHook]):
         self.log_tail_lines = log_tail_lines
         self.failed_children_logs = failed_children_logs
         self.max_runnable_seconds = max_runnable_seconds
+        self.deferrable = deferrable
         self._monitor: JobMonitor | None = None
         self._poller: JobStatusPoller | None = None
+
+    def execute(self, context: Context) -> Any:
+        """Poke until the job ends, or (deferrable) look once and then wait in the triggerer."""
+        if not self.deferrable:
+            return super().execute(context)
+        job = self.hook.describe_jobs([str(self.job_id)]).get(str(self.job_id))
+        if job is not None and is_terminal(job):
+            self._finish(job)
+            return None
+        self._defer()
+
+    def _defer(self) -> None:
+        self.defer(
+            trigger=BatchJobTrigger(
+                job_id=str(self.job_id),
+                aws_conn_id=self.aws_conn_id,
+                region_name=self.region_name,
+                poll_interval=max(float(self.poke_interval), 0.001),
+                max_runnable_seconds=self.max_runnable_seconds,
+                terminate_on_kill=False,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=float(self.timeout)),
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> None:
+        """Resume after the trigger fired: read the whole log and succeed or fail like the job."""
+        job_id = str(event["job_id"])
+        if event.get("status") == "error":
+            raise AirflowException(f"Could not follow AWS Batch job {job_id}: {event.get('message')}")
+        job = self.hook.describe_job(job_id)
+        if event.get("status") == "stuck":
+            raise self._new_monitor(stream_logs=False).cannot_start(job, str(event.get("reason")))
+        if not is_terminal(job):  # not expected: the trigger saw it end; wait again rather than guess
+            self._defer()
+        self._finish(job)
+
+    def _finish(self, job: dict[str, Any]) -> None:
+        monitor = self._new_monitor(stream_logs=False)
+        monitor.observe(job)
+        monitor.finish(job)
 
     def poke(self, context: Context) -> bool:
         monitor, poller = self._tools()
@@ -68,15 +118,18 @@ class BatchJobSensor(AwsBaseSensor[BatchHook]):
 
     def _tools(self) -> tuple[JobMonitor, JobStatusPoller]:
         if self._monitor is None or self._poller is None:
-            self._monitor = JobMonitor(
-                batch=self.hook,
-                logs=CloudWatchLogsHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name),
-                job_id=str(self.job_id),
-                log=self.log,
-                stream_logs=self.stream_logs and self.mode == "poke",
-                tail_lines=self.log_tail_lines,
-                failed_children=self.failed_children_logs,
-                max_runnable_seconds=self.max_runnable_seconds,
-            )
+            self._monitor = self._new_monitor(stream_logs=self.stream_logs and self.mode == "poke")
             self._poller = JobStatusPoller(self.hook, interval=max(float(self.poke_interval), 0.001))
         return self._monitor, self._poller
+
+    def _new_monitor(self, *, stream_logs: bool) -> JobMonitor:
+        return JobMonitor(
+            batch=self.hook,
+            logs=CloudWatchLogsHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name),
+            job_id=str(self.job_id),
+            log=self.log,
+            stream_logs=stream_logs,
+            tail_lines=self.log_tail_lines,
+            failed_children=self.failed_children_logs,
+            max_runnable_seconds=self.max_runnable_seconds,
+        )

@@ -1,0 +1,166 @@
+"""How the deferrable operators and sensors defer and resume (AWS stood in for by a stub hook)."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from airflow.providers.common.compat.sdk import AirflowException
+from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR, TriggerFailureReason
+from airflow.sdk.exceptions import TaskDeferralTimeout, TaskDeferred
+
+from airflow_batch_plugin import (
+    BatchComputeEnvironmentTrigger,
+    BatchJobFailed,
+    BatchJobQueueTrigger,
+    BatchJobSensor,
+    BatchJobTrigger,
+    BatchSubmitJobOperator,
+)
+
+ARGS = {"task_id": "t", "job_name": "job", "job_queue": "q", "job_definition": "def", "poll_interval": 2}
+
+
+class StubBatch:
+    """Answers describe_job from a table and records terminations."""
+
+    def __init__(self, **jobs: dict[str, Any]) -> None:
+        self.jobs = jobs
+        self.terminated: list[tuple[str, str]] = []
+
+    def describe_job(self, job_id: str) -> dict[str, Any]:
+        return {"jobId": job_id, "jobName": "job", **self.jobs[job_id]}
+
+    def describe_jobs(self, job_ids: Any) -> dict[str, dict[str, Any]]:
+        return {job_id: self.describe_job(job_id) for job_id in job_ids if job_id in self.jobs}
+
+    def terminate_job(self, job_id: str, reason: str) -> None:
+        self.terminated.append((job_id, reason))
+
+
+class StateStore(dict):
+    def set(self, key: str, value: Any) -> None:
+        self[key] = value
+
+
+def context(**extra: Any) -> dict[str, Any]:
+    ti = SimpleNamespace(dag_id="d", run_id="r", task_id="t", map_index=-1, xcom_push=lambda **_: None)
+    return {"ti": ti, **extra}
+
+
+def with_hook(operator: Any, hook: StubBatch) -> Any:
+    operator.__dict__["hook"] = hook  # the operators' hook is a cached property
+    return operator
+
+
+def rebuild(trigger: Any) -> Any:
+    classpath, kwargs = trigger.serialize()
+    module, _, name = classpath.rpartition(".")
+    return getattr(importlib.import_module(module), name)(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "trigger",
+    [
+        BatchJobTrigger(job_id="j", region_name="eu-west-1", poll_interval=3, max_runnable_seconds=60),
+        BatchJobTrigger(job_id="j", termination_reason="why", terminate_on_kill=False),
+        BatchComputeEnvironmentTrigger(compute_environment="ce", target_status="DELETED", poll_interval=5),
+        BatchJobQueueTrigger(job_queue="q", aws_conn_id="other"),
+    ],
+)
+def test_every_trigger_round_trips_through_serialize(trigger):
+    classpath, kwargs = trigger.serialize()
+    assert classpath == f"{type(trigger).__module__}.{type(trigger).__qualname__}"
+    again = rebuild(trigger)
+    assert type(again) is type(trigger)
+    assert again.serialize() == (classpath, kwargs)
+
+
+def test_deferrable_operator_defers_with_everything_the_trigger_needs():
+    operator = BatchSubmitJobOperator(
+        **ARGS, deferrable=True, max_runnable_seconds=600, execution_timeout=timedelta(hours=1)
+    )
+    operator._termination_reason = "Terminated by Airflow: task d/r/t was stopped"
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.poll_until_complete("job-1", context())
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, BatchJobTrigger)
+    _, kwargs = trigger.serialize()
+    assert kwargs["job_id"] == "job-1"
+    assert kwargs["poll_interval"] == 2
+    assert kwargs["max_runnable_seconds"] == 600
+    assert kwargs["termination_reason"] == "Terminated by Airflow: task d/r/t was stopped"
+    assert kwargs["terminate_on_kill"] is True
+    assert deferred.value.method_name == "execute_complete"
+    assert deferred.value.timeout == timedelta(hours=1)
+
+
+def test_not_waiting_means_not_deferring():
+    operator = BatchSubmitJobOperator(**ARGS, deferrable=True, wait_for_completion=False)
+    assert operator.poll_until_complete("job-1", context()) is None
+
+
+def test_a_stuck_event_fails_with_the_reason_and_terminates_the_job():
+    reason = "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - too big"
+    batch = StubBatch(**{"job-1": {"status": "RUNNABLE", "statusReason": reason}})
+    operator = with_hook(BatchSubmitJobOperator(**ARGS, deferrable=True), batch)
+    event = {"status": "stuck", "job_id": "job-1", "reason": reason}
+    with pytest.raises(BatchJobFailed, match="cannot start: MISCONFIGURATION"):
+        operator.execute_complete(context(), event)
+    [(job_id, why)] = batch.terminated
+    assert job_id == "job-1"
+    assert "d/r/t" in why
+
+
+def test_an_error_event_fails_the_task_with_its_message():
+    operator = with_hook(BatchSubmitJobOperator(**ARGS, deferrable=True), StubBatch())
+    with pytest.raises(AirflowException, match="not found"):
+        operator.execute_complete(context(), {"status": "error", "job_id": "j", "message": "j not found"})
+
+
+def test_resuming_to_a_job_still_running_defers_again():
+    batch = StubBatch(**{"job-1": {"status": "RUNNING"}})
+    operator = with_hook(BatchSubmitJobOperator(**ARGS, deferrable=True), batch)
+    with pytest.raises(TaskDeferred):
+        operator.execute_complete(context(), {"status": "success", "job_id": "job-1"})
+
+
+def test_a_failed_job_fails_the_resumed_task_with_its_exit_code():
+    batch = StubBatch(**{"job-1": {"status": "FAILED", "container": {"exitCode": 9}}})
+    operator = with_hook(BatchSubmitJobOperator(**ARGS, deferrable=True), batch)
+    with pytest.raises(BatchJobFailed, match="exit code: 9"):
+        operator.execute_complete(context(), {"status": "failed", "job_id": "job-1"})
+
+
+def test_a_deferral_timeout_terminates_the_stored_job():
+    batch = StubBatch()
+    operator = with_hook(BatchSubmitJobOperator(**ARGS, deferrable=True), batch)
+    store = StateStore({operator.external_id_key: "job-1"})
+    with pytest.raises(TaskDeferralTimeout):
+        operator.resume_execution(
+            TRIGGER_FAIL_REPR,
+            {"error": TriggerFailureReason.TRIGGER_TIMEOUT},
+            context(task_state_store=store),
+        )
+    [(job_id, why)] = batch.terminated
+    assert job_id == "job-1"
+    assert "timed out" in why
+
+
+def test_deferrable_sensor_looks_once_then_defers_without_terminating_on_kill():
+    batch = StubBatch(**{"job-1": {"status": "RUNNING"}})
+    sensor = with_hook(BatchJobSensor(task_id="s", job_id="job-1", poke_interval=4, deferrable=True), batch)
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute(context())
+    _, kwargs = deferred.value.trigger.serialize()
+    assert kwargs["terminate_on_kill"] is False
+    assert kwargs["poll_interval"] == 4
+
+
+def test_deferrable_sensor_on_a_finished_job_does_not_defer():
+    batch = StubBatch(**{"job-1": {"status": "SUCCEEDED"}})
+    sensor = with_hook(BatchJobSensor(task_id="s", job_id="job-1", deferrable=True), batch)
+    assert sensor.execute(context()) is None
