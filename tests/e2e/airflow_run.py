@@ -48,10 +48,15 @@ class DagTestRun:
 
 
 def dags_test(
-    dag_id: str, dags_folder: Path, home: Path, connection: str, conf: str | None = None
+    dag_id: str,
+    dags_folder: Path,
+    home: Path,
+    connection: str,
+    conf: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> DagTestRun:
-    """Run ``dag_id`` once with a fresh metadata database in ``home``."""
-    env = airflow_env(home, connection, dags_folder)
+    """Run ``dag_id`` once with a fresh metadata database in ``home`` (``extra_env`` on top)."""
+    env = {**airflow_env(home, connection, dags_folder), **(extra_env or {})}
     prepare_airflow_home(env)
     result = airflow(["dags", "test", dag_id, *(["-c", conf] if conf else [])], env, capture=True)
     return DagTestRun(result.returncode, result.stdout + result.stderr, run_summary(dag_id, env))

@@ -107,3 +107,21 @@ def test_second_run_reuses_the_job_definition(first_run, emulator, airflow_home)
         jobDefinitionName="airflow-batch-etl", status="ACTIVE"
     )["jobDefinitions"]
     assert len(revisions) == 1
+
+
+def test_the_whole_pipeline_runs_deferrable(emulator, tmp_path):
+    """[operators] default_deferrable=True: every Batch wait goes through the triggers."""
+    run = dags_test(
+        "batch_etl",
+        DAGS,
+        tmp_path / "airflow",
+        emulator.airflow_connection,
+        CONF,
+        extra_env={"AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True"},
+    )
+    assert run.summary["state"] == "success", run.output[-3000:]
+    assert all(task["state"] == "success" for task in run.summary["tasks"])
+    load = run.task_output("load")
+    assert "BatchJobTrigger" in load
+    assert f"[batch] load: {PARTITIONS} partitions, revenue" in load
+    assert f"{PARTITIONS} succeeded, 0 failed" in run.task_output("transform_done")
