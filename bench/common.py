@@ -13,6 +13,7 @@ import os
 import platform
 import resource
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
@@ -278,3 +279,219 @@ def relative(path: Path) -> str:
         return str(path.resolve().relative_to(REPO_DIR))
     except ValueError:
         return path.name
+
+
+# -- a counting HTTP proxy in front of the emulator ----------------------------------------------------------
+
+
+@dataclass
+class ProxyCall:
+    """One request the proxy forwarded: when it arrived (epoch seconds), how long it took, its ids."""
+
+    t: float
+    seconds: float
+    job_ids: int
+
+
+class CountingProxy:
+    """A loopback HTTP proxy that forwards every request to ``upstream`` and counts them by path.
+
+    Point a client's ``endpoint_url`` at :attr:`endpoint_url` and every AWS call it makes is
+    counted here by its Batch REST path (``/v1/describejobs``...), whatever client library made
+    it. DescribeJobs requests are also recorded one by one (time, duration, number of job ids)
+    and per job id (how often, first and last time, the gaps between two), so both sides of a comparison are
+    counted the same way, outside the processes being measured.
+
+    It listens on 127.0.0.1 only, serves from its own thread and event loop (aiohttp), and stops
+    with :meth:`stop` (or at the end of :func:`counting_proxy`).
+    """
+
+    DESCRIBE_JOBS = "/v1/describejobs"
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.endpoint_url = ""
+        self._lock = threading.Lock()
+        self.counts: dict[str, int] = {}
+        self.describe_calls: list[ProxyCall] = []
+        #: job id -> [times described, first time, last time] (epoch seconds of the requests)
+        self.described: dict[str, list[float]] = {}
+        #: seconds between two consecutive DescribeJobs of the same job, for every job
+        self.gaps: list[float] = []
+        self.errors = 0
+        self._loop: Any = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stop: Any = None
+        self._failure: BaseException | None = None
+
+    # -- reading the counts (thread-safe) ---------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget everything counted so far."""
+        with self._lock:
+            self.counts = {}
+            self.describe_calls = []
+            self.described = {}
+            self.gaps = []
+            self.errors = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        """Return copies of the counts, the DescribeJobs calls and the per-job counts."""
+        with self._lock:
+            return {
+                "counts": dict(self.counts),
+                "describe_calls": list(self.describe_calls),
+                "described": {job_id: list(seen) for job_id, seen in self.described.items()},
+                "gaps": list(self.gaps),
+                "errors": self.errors,
+            }
+
+    def described_count(self, job_ids: Iterable[str]) -> int:
+        """How many of ``job_ids`` were described at least once since the last :meth:`reset`."""
+        with self._lock:
+            return sum(1 for job_id in job_ids if job_id in self.described)
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+
+    def start(self) -> CountingProxy:
+        """Start serving on a free loopback port; return self once it listens."""
+        self._thread = threading.Thread(target=self._serve, name="counting-proxy", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout=30):
+            raise RuntimeError("counting proxy did not start")
+        if self._failure is not None:
+            raise RuntimeError(f"counting proxy failed to start: {self._failure!r}")
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the proxy's thread."""
+        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def _serve(self) -> None:
+        import asyncio
+
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._main())
+        except BaseException as error:  # reported by start() when it happens before ready
+            self._failure = error
+            self._ready.set()
+        finally:
+            loop.close()
+
+    async def _main(self) -> None:
+        import asyncio
+
+        import aiohttp
+        from aiohttp import web
+
+        self._stop = asyncio.Event()
+        connector = aiohttp.TCPConnector(limit=0, force_close=False)
+        session = aiohttp.ClientSession(
+            connector=connector,
+            auto_decompress=False,
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=30),
+        )
+        app = web.Application(client_max_size=64 * 1024**2)
+        app.router.add_route("*", "/{tail:.*}", self._handler(session))
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))  # loopback only
+        port = listener.getsockname()[1]
+        site = web.SockSite(runner, listener, backlog=4096)
+        await site.start()
+        self.endpoint_url = f"http://127.0.0.1:{port}"
+        self._ready.set()
+        try:
+            await self._stop.wait()
+        finally:
+            await runner.cleanup()
+            await session.close()
+
+    def _handler(self, session: Any) -> Any:
+        from aiohttp import web
+
+        hop_by_hop = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+
+        async def handle(request: Any) -> Any:
+            started = time.time()
+            body = await request.read()
+            path = request.path.lower()
+            headers = {k: v for k, v in request.headers.items() if k.lower() not in hop_by_hop}
+            headers["Host"] = request.headers.get("Host", "")
+            try:
+                async with session.request(
+                    request.method, self.upstream + request.path_qs, data=body, headers=headers
+                ) as upstream:
+                    payload = await upstream.read()
+                    status = upstream.status
+                    answer_headers = {
+                        k: v for k, v in upstream.headers.items() if k.lower() not in hop_by_hop
+                    }
+            except Exception:
+                with self._lock:
+                    self.errors += 1
+                raise
+            self._count(path, body, started, time.time() - started)
+            return web.Response(body=payload, status=status, headers=answer_headers)
+
+        return handle
+
+    def _count(self, path: str, body: bytes, started: float, seconds: float) -> None:
+        ids: list[str] = []
+        if path == self.DESCRIBE_JOBS:
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                ids = [str(job_id) for job_id in json.loads(body or b"{}").get("jobs", [])]
+        with self._lock:
+            self.counts[path] = self.counts.get(path, 0) + 1
+            if path == self.DESCRIBE_JOBS:
+                self.describe_calls.append(ProxyCall(started, seconds, len(ids)))
+                for job_id in ids:
+                    seen = self.described.get(job_id)
+                    if seen is None:
+                        self.described[job_id] = [1, started, started]
+                    else:
+                        self.gaps.append(started - seen[2])
+                        seen[0] += 1
+                        seen[2] = started
+
+
+@contextlib.contextmanager
+def counting_proxy(upstream: str) -> Iterator[CountingProxy]:
+    """Run a :class:`CountingProxy` in front of ``upstream`` for the duration of the block."""
+    proxy = CountingProxy(upstream).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+
+
+def airflow_connection_for(endpoint_url: str) -> str:
+    """The ``aws_default`` connection (JSON form) pointing Airflow's AWS hooks at ``endpoint_url``."""
+    return json.dumps(
+        {
+            "conn_type": "aws",
+            "login": "testing",
+            "password": "testing",
+            "extra": {"endpoint_url": endpoint_url, "region_name": REGION},
+        },
+        separators=(",", ":"),
+    )
+
+
+def percentile(values: Sequence[float | int | None], fraction: float) -> float | None:
+    """The ``fraction`` quantile (nearest rank, 0 < fraction <= 1) of the values that are not None."""
+    present = sorted(float(value) for value in values if value is not None)
+    if not present:
+        return None
+    rank = max(1, -(-len(present) * fraction // 1))
+    return present[min(len(present), int(rank)) - 1]
