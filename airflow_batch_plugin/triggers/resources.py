@@ -7,6 +7,7 @@ resource per round with its own async client; throttles and transient faults bac
 from __future__ import annotations
 
 import asyncio
+from abc import abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -62,9 +63,9 @@ class BatchResourceTrigger(BaseTrigger):
             },
         )
 
+    @abstractmethod
     async def describe(self, hook: BatchResourceHook, client: Any) -> dict[str, Any] | None:
         """Describe the resource once (None when it does not exist)."""
-        raise NotImplementedError
 
     def judge(self, current: dict[str, Any] | None) -> dict[str, Any] | None:
         """Return the event payload once the wait is over, else None."""
