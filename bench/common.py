@@ -199,6 +199,28 @@ def max_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def machine_cpu_seconds() -> float | None:
+    """CPU seconds the whole machine spent busy since boot (``/proc/stat``), or None off Linux."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        ticks = [int(value) for value in fields]
+    except (OSError, ValueError, IndexError):
+        return None
+    user, nice, system = ticks[0], ticks[1], ticks[2]
+    irq, softirq = (ticks[5], ticks[6]) if len(ticks) > 6 else (0, 0)
+    # Not idle, iowait, or steal (the hypervisor running other machines).
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system) of process ``pid`` itself, without its children, or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def machine_info() -> dict[str, Any]:
     """Describe the machine and the versions measured (no paths, no host names)."""
     memory_gib = None

@@ -18,16 +18,16 @@ counts every request by Batch API path and records each DescribeJobs call (time,
 both sides are counted the same way and outside the measured process.
 
 The jobs are submitted by the parent just before each side, fresh for each side, the same count
-and durations: ``sh -c 'flock -s GATE-g true; exec sleep D'``. The parent holds the gates
-(exclusive ``flock`` locks, one per ``--gate-group`` jobs) until every job is RUNNING, then hands
-the job ids to the child ("go"), and opens the gates once every job has been through one
-DescribeJobs (every trigger is up and polling: "setup"). So every job sleeps its D from the
-moment all triggers are live, however long a side takes to start its triggers. The gates open
-one after the other, ``--gate-spacing`` apart: ten thousand processes woken in the same instant
-would starve the tracking process of CPU for seconds on a small machine. D is spread evenly
-over ``--min-seconds`` .. ``--max-seconds`` (tenths of a second), so the jobs do not all end in
-the same second. Above ``--array-above`` jobs (default 1,000) they are array jobs of up to 1,000
-children (the trigger then follows each child ``ARRAY_ID:INDEX``); below, single jobs.
+and durations. A job is ``sh -c 'exec 9<GATE-D; flock -s 9'``: it stays RUNNING, asleep, until
+the parent releases its gate (an exclusive ``flock`` the parent holds from before the submission,
+one lock file per distinct duration D). Once every job is RUNNING the parent hands the job ids to
+the child ("go"); once every job has been through one DescribeJobs (every trigger is up and
+polling: the end of "setup", "the gate") it releases gate D at D seconds after that moment. So
+the jobs end D after all triggers are live, however long a side takes to start its triggers, and
+no job process wakes up before its end. D is spread evenly over ``--min-seconds`` ..
+``--max-seconds`` in tenths of a second, so the jobs do not all end in the same second. Above
+``--array-above`` jobs (default 1,000) they are array jobs of up to 1,000 children (the trigger
+then follows each child ``ARRAY_ID:INDEX``); below, single jobs.
 
 Measured per side: DescribeJobs calls in all and per poll interval, peak RSS (``ru_maxrss``) of
 the child and its baseline, its CPU seconds (utime + stime) while tracking, and for every job the
@@ -49,6 +49,7 @@ import math
 import os
 import queue
 import resource
+import signal
 import subprocess
 import sys
 import threading
@@ -66,10 +67,12 @@ from common import (  # the bench directory is not a package: see sys.path above
     airflow_connection_for,
     counting_proxy,
     fmt,
+    machine_cpu_seconds,
     machine_info,
     markdown_table,
     median,
     percentile,
+    process_cpu_seconds,
     ratio,
     running_emulator,
     scratch_directory,
@@ -108,19 +111,17 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--poll-interval", type=float, default=5.0, help="seconds between polls, both sides (default 5)"
     )
-    parser.add_argument("--min-seconds", type=float, default=20.0, help="shortest job sleep (default 20)")
-    parser.add_argument("--max-seconds", type=float, default=40.0, help="longest job sleep (default 40)")
+    parser.add_argument(
+        "--min-seconds", type=float, default=20.0, help="shortest job, from the gate on (default 20)"
+    )
+    parser.add_argument(
+        "--max-seconds", type=float, default=40.0, help="longest job, from the gate on (default 40)"
+    )
     parser.add_argument(
         "--array-above",
         type=int,
         default=1_000,
         help="submit array jobs (children of up to 1,000) above this many jobs (default 1000)",
-    )
-    parser.add_argument(
-        "--gate-group", type=int, default=100, help="jobs released together by one gate (default 100)"
-    )
-    parser.add_argument(
-        "--gate-spacing", type=float, default=0.1, help="seconds between opening two gates (default 0.1)"
     )
     parser.add_argument(
         "--log-level",
@@ -389,7 +390,7 @@ def emulator_capacity(size: int) -> int:
 
 
 def tenths(index: int, size: int, low: float, high: float) -> int:
-    """Job ``index``'s sleep in tenths of a second, spread evenly over ``low`` .. ``high``."""
+    """Job ``index``'s duration in tenths of a second, spread evenly over ``low`` .. ``high``."""
     low10, spread10 = round(low * 10), round((high - low) * 10)
     return low10 + index * spread10 // max(1, size)
 
@@ -408,56 +409,75 @@ def register_definition(batch: Any) -> str:
     return str(response["jobDefinitionArn"])
 
 
-class Gates:
-    """Lock files the jobs wait on (``flock -s``) while the parent holds them (``LOCK_EX``).
+class EndGates:
+    """Lock files that keep the jobs RUNNING until the parent lets each one end on schedule.
 
-    Job ``i`` waits on gate ``i // group``; :meth:`open` releases them in order, ``spacing`` apart.
+    A job of duration ``d`` (tenths of a second) runs ``sh -c 'exec 9<GATE-d; flock -s 9'``: it
+    asks for a shared lock on its gate and exits as soon as it has it. The parent holds every gate
+    exclusively from before the submission; :meth:`start` then releases gate ``d`` at
+    ``start + d / 10`` from a thread. The jobs do nothing while they wait (no process wakes up
+    until its end), so the only work on the machine while the triggers run is the jobs' ends.
     """
 
-    def __init__(self, prefix: Path, size: int, group: int) -> None:
+    def __init__(self, prefix: Path, durations: set[int]) -> None:
         self.prefix = prefix
-        self.group = max(1, group)
-        self.count = math.ceil(size / self.group)
-        self._files = [Path(f"{prefix}-{index}").open("w") for index in range(self.count)]  # noqa: SIM115
-        for handle in self._files:
+        self._files = {
+            duration: Path(f"{prefix}-{duration}").open("w")  # noqa: SIM115
+            for duration in sorted(durations)
+        }
+        for handle in self._files.values():
             fcntl.flock(handle, fcntl.LOCK_EX)
-        self.opened_at: float | None = None
-        self.last_opened_at: float | None = None
+        self.started_at: float | None = None
+        self.released: dict[int, float] = {}
+        self._abort = threading.Event()
+        self._thread: threading.Thread | None = None
 
-    def command(self, index: int) -> str:
-        """The shell words that wait for job ``index``'s gate."""
-        return f"flock -s {self.prefix}-{index // self.group} true"
+    @property
+    def count(self) -> int:
+        return len(self._files)
 
-    def array_command(self, first: int) -> str:
-        """The same for array children: the index is ``first + AWS_BATCH_JOB_ARRAY_INDEX``."""
-        return f"flock -s {self.prefix}-$(( ({first} + AWS_BATCH_JOB_ARRAY_INDEX) / {self.group} )) true"
+    def command(self, duration: str | int) -> str:
+        """The job's shell script: wait for gate ``duration`` (a number or a shell expansion)."""
+        return f"exec 9<{self.prefix}-{duration}; flock -s 9"
 
-    def open(self, spacing: float) -> None:
-        """Release the gates one after the other."""
-        for number, handle in enumerate(self._files):
-            if number:
-                time.sleep(spacing)
-            now = time.time()
-            self.opened_at = self.opened_at or now
-            self.last_opened_at = now
+    def start(self) -> float:
+        """Start releasing the gates on schedule; return the start time (epoch seconds)."""
+        self.started_at = time.time()
+        self._thread = threading.Thread(target=self._release, name="end-gates", daemon=True)
+        self._thread.start()
+        return self.started_at
+
+    def _release(self) -> None:
+        assert self.started_at is not None
+        for duration, handle in self._files.items():
+            if self._abort.wait(max(0.0, self.started_at + duration / 10 - time.time())):
+                return
             fcntl.flock(handle, fcntl.LOCK_UN)
+            self.released[duration] = time.time()
 
     def close(self) -> None:
-        """Close the lock files (which releases any gate still held)."""
-        for handle in self._files:
+        """Stop the schedule and close the lock files (which lets every job still waiting end)."""
+        self._abort.set()
+        if self._thread is not None:
+            self._thread.join()
+        for handle in self._files.values():
             handle.close()
 
 
+def durations(size: int, arguments: argparse.Namespace) -> set[int]:
+    """The distinct job durations (tenths of a second) of ``size`` jobs."""
+    return {tenths(index, size, arguments.min_seconds, arguments.max_seconds) for index in range(size)}
+
+
 def submit_jobs(
-    batch: Any, definition: str, size: int, gates: Gates, arguments: argparse.Namespace, label: str
+    batch: Any, definition: str, size: int, gates: EndGates, arguments: argparse.Namespace, label: str
 ) -> tuple[list[str], str]:
-    """Submit ``size`` gated sleep jobs (single jobs, or array jobs above ``--array-above``)."""
+    """Submit ``size`` gated jobs (single jobs, or array jobs above ``--array-above``)."""
     low, high = arguments.min_seconds, arguments.max_seconds
     job_ids: list[str] = []
     if size <= arguments.array_above:
         for index in range(size):
-            duration = tenths(index, size, low, high)
-            command = f"{gates.command(index)}; exec sleep {duration // 10}.{duration % 10}"
+            command = gates.command(tenths(index, size, low, high))
             response = batch.submit_job(
                 jobName=f"bench-{label}-{index}",
                 jobQueue=JOB_QUEUE,
@@ -471,7 +491,7 @@ def submit_jobs(
         count = min(ARRAY_CHUNK, size - first)
         command = (
             f"d=$(( {low10} + ({first} + AWS_BATCH_JOB_ARRAY_INDEX) * {spread10} / {size} )); "
-            f"{gates.array_command(first)}; exec sleep $((d / 10)).$((d % 10))"
+            + gates.command("$d")
         )
         response = batch.submit_job(
             jobName=f"bench-{label}-{first}",
@@ -501,12 +521,44 @@ def wait_running(batch: Any, job_ids: Sequence[str], wanted: int, timeout: float
         for job in describe_all(batch, job_ids).values():
             statuses[job["status"]] = statuses.get(job["status"], 0) + 1
         if statuses.get("FAILED"):
-            raise RuntimeError(f"jobs failed before the gate opened: {statuses}")
+            raise RuntimeError(f"jobs failed before their gate opened: {statuses}")
         if statuses.get("RUNNING", 0) >= wanted:
             return statuses
         if time.monotonic() > deadline:
             raise TimeoutError(f"only {statuses} after {timeout:.0f} s")
         time.sleep(1.0)
+
+
+def cpu_meters(emulator: Emulator) -> dict[str, float | None]:
+    """CPU seconds so far: the whole machine, the emulator itself, this process (with the proxy)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "machine": machine_cpu_seconds(),
+        "emulator": process_cpu_seconds(emulator.process.pid),
+        "parent": own.ru_utime + own.ru_stime,
+    }
+
+
+def cpu_elsewhere(
+    before: dict[str, float | None], after: dict[str, float | None], child_cpu: float
+) -> dict[str, float | None]:
+    """Where the machine's CPU went while one side tracked: the emulator, the parent and its proxy,
+    the tracking process, and the rest: the job processes (they only exit meanwhile) and anything
+    else running on the machine, such as another user's tests."""
+    spent: dict[str, float | None] = {}
+    for key, start in before.items():
+        end = after[key]
+        spent[key] = end - start if end is not None and start is not None else None
+    machine, emulator, parent = spent["machine"], spent["emulator"], spent["parent"]
+    other = None
+    if machine is not None and emulator is not None and parent is not None:
+        other = machine - emulator - parent - child_cpu
+    return {
+        "machine_cpu_seconds": machine,
+        "emulator_cpu_seconds": emulator,
+        "parent_and_proxy_cpu_seconds": parent,
+        "other_cpu_seconds": other,
+    }
 
 
 def wait_described(proxy: CountingProxy, job_ids: Sequence[str], child: Child, timeout: float) -> int:
@@ -570,7 +622,7 @@ def run_side(
     result: dict[str, Any] | None = None
     try:
         ready = child.expect(READY, 180.0)
-        gates = Gates(workdir / f"gate-{label}", size, arguments.gate_group)  # every job waits on one
+        gates = EndGates(workdir / f"gate-{label}", durations(size, arguments))
         try:
             submit_started = time.time()
             job_ids, kind = submit_jobs(batch, definition, size, gates, arguments, label)
@@ -583,20 +635,21 @@ def run_side(
                 flush=True,
             )
             proxy.reset()
+            cpu_before = cpu_meters(emulator)
             go = time.time()
             child.send({"job_ids": job_ids})
             described = wait_described(proxy, job_ids, child, timeout=arguments.timeout)
-            gates.open(arguments.gate_spacing)
+            gate_opened = gates.start()
+            print(
+                f"[{side} N={size:,}] {described:,} jobs described once {gate_opened - go:.1f} s after go: "
+                f"the jobs end {arguments.min_seconds:g} to {arguments.max_seconds:g} s from now "
+                f"({gates.count} gates)",
+                flush=True,
+            )
+            result = child.expect(RESULT, arguments.timeout + arguments.max_seconds + 120.0)
+            cpu_after = cpu_meters(emulator)
         finally:
             gates.close()
-        gate_opened = gates.opened_at or time.time()
-        print(
-            f"[{side} N={size:,}] {described:,} jobs described once {gate_opened - go:.1f} s after go: "
-            f"{gates.count} gate(s) opened in {(gates.last_opened_at or gate_opened) - gate_opened:.2f} s, "
-            "the jobs sleep from there",
-            flush=True,
-        )
-        result = child.expect(RESULT, arguments.timeout + arguments.max_seconds + 120.0)
     finally:
         child.close(60.0 if result is not None else 0.0)
     stderr_lines = child.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -612,8 +665,14 @@ def run_side(
             "child_stderr_lines": len(stderr_lines),
             "child_stderr_tail": stderr_lines[-20:],
             "gates": gates.count,
-            "gates_open_seconds": (gates.last_opened_at or gate_opened) - gate_opened,
+            "gates_released": len(gates.released),
+            # how late the parent released the gates against their schedule
+            "gate_lateness_max": max(
+                (moment - gate_opened - duration / 10 for duration, moment in gates.released.items()),
+                default=None,
+            ),
             "emulator_max_running": capacity,
+            **cpu_elsewhere(cpu_before, cpu_after, result["tracking_cpu_seconds"]),
         }
     )
     print(
@@ -651,9 +710,9 @@ def measure(
 ) -> dict[str, Any]:
     """Turn one side's child result, the proxy's counts and the final descriptions into a row.
 
-    ``moments``: when the child got the job ids (go) and when the gate opened (every job had been
-    described once; the jobs' sleeps start). Calls are counted from go; the calls per interval
-    from the gate on (the steady state).
+    ``moments``: when the child got the job ids (go) and the gate (every job had been described
+    once; the jobs' durations count from there). Calls are counted from go; the calls per
+    interval from the gate on (the steady state).
     """
     go, gate = moments
     fired = result["fired"]
@@ -785,6 +844,7 @@ ROW_KEYS = (
     ("delay median s", "delay_median"),
     ("delay p95 s", "delay_p95"),
     ("delay max s", "delay_max"),
+    ("other CPU s", "other_cpu_seconds"),
 )
 
 RATIO_KEYS = (
@@ -1008,8 +1068,6 @@ def run(arguments: argparse.Namespace) -> int:
             "poll_interval_seconds": arguments.poll_interval,
             "job_seconds": [arguments.min_seconds, arguments.max_seconds],
             "array_above": arguments.array_above,
-            "gate_group": arguments.gate_group,
-            "gate_spacing_seconds": arguments.gate_spacing,
             "log_level": arguments.log_level,
         },
         "wall_seconds": time.perf_counter() - started,
@@ -1024,11 +1082,19 @@ def run(arguments: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def stop_on_signal(signum: int, frame: object) -> None:
+    """Turn SIGTERM (and SIGINT, which a background job ignores) into an exception: the ``finally``
+    blocks then stop the tracking process, the emulator with its jobs, and the proxy."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark (or, with ``child`` first, one side's tracking process)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "child":
         return child_main(args[1:])
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGINT, stop_on_signal)
     return run(parse_arguments(args))
 
 
