@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from typing import Any
 
 import pytest
@@ -199,6 +200,53 @@ def test_jobs_registered_at_different_times_converge_on_shared_calls():
         return steady
 
     assert asyncio.run(scenario()) <= 3, "two intervals of 100 jobs: about one call each"
+
+
+def test_a_group_with_room_takes_no_part_of_the_next_group():
+    """Jobs leaving one group must not pull the next group's jobs forward a few at a time."""
+
+    interval = 0.25
+
+    class TimedHook(FakeHook):
+        def __init__(self) -> None:
+            super().__init__()
+            self.described: dict[str, list[float]] = {}
+
+        async def async_describe_jobs(self, client: Any, job_ids: Any) -> dict[str, dict[str, Any]]:
+            now = asyncio.get_running_loop().time()
+            for job_id in job_ids:
+                self.described.setdefault(job_id, []).append(now)
+            return await super().async_describe_jobs(client, job_ids)
+
+    async def scenario() -> tuple[list[float], int]:
+        hook = TimedHook()
+        for i in range(200):
+            hook.set(f"job-{i}", "RUNNING")
+        poller = AsyncJobStatusPoller(KEY, hook, first_poll_delay=0)
+        first = [poller.register(f"job-{i}", interval) for i in range(100)]
+        await wait_until(lambda: poller.rounds >= 1)
+        await asyncio.sleep(interval / 3)  # the second hundred a third of an interval later
+        second = [poller.register(f"job-{i}", interval) for i in range(100, 200)]
+        await wait_until(lambda: poller.rounds >= 2)
+        for watch in first[:30]:  # 30 jobs of the first group end: its call has room for 30
+            poller.unregister(watch)
+        calls_before = poller.describe_calls
+        await asyncio.sleep(8 * interval)
+        steady_calls = poller.describe_calls - calls_before
+        for watch in first[30:] + second:
+            poller.unregister(watch)
+        await poller.wait_closed()
+        gaps = [
+            later - earlier
+            for i in range(100, 200)
+            for earlier, later in itertools.pairwise(hook.described[f"job-{i}"])
+        ]
+        return gaps, steady_calls
+
+    gaps, steady_calls = asyncio.run(scenario())
+    assert gaps, "the second group was described again and again"
+    assert min(gaps) >= 0.9 * interval, "no job of the second group was described early"
+    assert steady_calls <= 2 * 8 + 2, "two groups: two calls per interval"
 
 
 def test_two_waiters_of_one_job_share_its_id_and_both_hear_of_it():
