@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: install demo test lint typecheck unit clean
+.PHONY: install browser demo test lint typecheck unit clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,12 +15,29 @@ $(INSTALLED): pyproject.toml
 
 install: $(INSTALLED)
 
+## Debian's Chromium and ChromeDriver for the browser tests (Playwright drives $(CHROMIUM); it never
+## downloads a browser). Nothing to do when it is there; as root, apt-get installs it; otherwise the
+## browser tests skip, saying why, except in CI (CI=true), where they fail.
+browser:
+	@if [ -x $(CHROMIUM) ]; then \
+	  :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Debian's chromium and chromium-driver for the browser tests"; \
+	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -q --no-install-recommends chromium chromium-driver; } || { \
+	    echo "NOTE: installing chromium failed: the browser tests will skip (fail under CI=true)"; \
+	    [ "$$CI" != true ]; }; \
+	else \
+	  echo "NOTE: $(CHROMIUM) is missing and this is not root with apt-get: the browser tests will skip"; \
+	  echo "      (fail under CI=true). Install it with: sudo apt-get install chromium chromium-driver"; \
+	fi
+
 ## Run the example ETL pipeline on the local AWS Batch emulator, then show a summary.
 demo: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m airflow_batch_plugin.localrun batch_etl
 
 ## Lint, type-check and run every test (unit, emulator integration, Airflow end to end).
-test: install lint typecheck
+test: install browser lint typecheck
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -p no:cacheprovider
 
 lint: install
