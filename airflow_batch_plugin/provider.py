@@ -61,5 +61,14 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
-        "plugins": [{"name": "aws_batch", "plugin-class": "airflow_batch_plugin.plugin.AwsBatchPlugin"}],
+        "extra-links": [
+            "airflow_batch_plugin.links.BatchJobLink",
+            "airflow_batch_plugin.links.BatchJobLogsLink",
+            "airflow_batch_plugin.links.BatchArrayChildrenLink",
+            "airflow_batch_plugin.links.BatchJobDefinitionLink",
+            "airflow_batch_plugin.links.BatchJobQueueLink",
+            "airflow_batch_plugin.links.BatchComputeEnvironmentLink",
+        ],
+        # The plugin (extra links, the "AWS Batch" view) comes through the ``airflow.plugins``
+        # entry point; naming it here too would register it twice when providers load eagerly.
     }

@@ -17,6 +17,7 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.providers.common.compat.sdk import AirflowSkipException, conf
 
 from airflow_batch_plugin.hooks.batch_resources import BatchResourceHook
+from airflow_batch_plugin.links import BatchComputeEnvironmentLink, BatchJobQueueLink, BatchLink, link_target
 from airflow_batch_plugin.resources import (
     COMPUTE_ENVIRONMENT,
     JOB_QUEUE,
@@ -51,6 +52,8 @@ class _EnsureBatchResourceOperator(AwsBaseOperator[BatchResourceHook]):
     ui_color = "#d5e8d4"
     kind: ClassVar[ResourceKind]
     spec_type: ClassVar[type]
+    #: The extra link to the resource, if it has a page (scheduling policies have none).
+    link: ClassVar[type[BatchLink] | None] = None
 
     def __init__(
         self,
@@ -76,7 +79,20 @@ class _EnsureBatchResourceOperator(AwsBaseOperator[BatchResourceHook]):
         waiting = self.waiting
         if self.deferrable:
             waiting = dataclasses.replace(waiting, defer=self._defer_until_valid)
-        return ensure_resource(self.hook, self.kind, spec, waiting, self.log)
+        arn = ensure_resource(self.hook, self.kind, spec, waiting, self.log)
+        self._persist_link(context, arn)
+        return arn
+
+    def _persist_link(self, context: Context, name_or_arn: str) -> None:
+        if self.link is None:
+            return
+        target = link_target(self.hook)
+        url = (
+            target.compute_environment(name_or_arn)
+            if self.link is BatchComputeEnvironmentLink
+            else target.job_queue(name_or_arn)
+        )
+        self.link.persist(context, url)
 
     def trigger(self, name: str) -> BaseTrigger:
         """Return the trigger that waits for the resource ``name`` to be VALID."""
@@ -112,6 +128,8 @@ class BatchEnsureComputeEnvironmentOperator(_EnsureBatchResourceOperator):
 
     kind = COMPUTE_ENVIRONMENT
     spec_type = ComputeEnvironmentSpec
+    link = BatchComputeEnvironmentLink
+    operator_extra_links = (BatchComputeEnvironmentLink(),)
 
     def trigger(self, name: str) -> BaseTrigger:
         return BatchComputeEnvironmentTrigger(
@@ -133,6 +151,8 @@ class BatchEnsureJobQueueOperator(_EnsureBatchResourceOperator):
 
     kind = JOB_QUEUE
     spec_type = JobQueueSpec
+    link = BatchJobQueueLink
+    operator_extra_links = (BatchJobQueueLink(),)
 
     def trigger(self, name: str) -> BaseTrigger:
         return BatchJobQueueTrigger(

@@ -9,6 +9,7 @@ from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 
 from airflow_batch_plugin.hooks.batch import BatchHook
+from airflow_batch_plugin.links import BatchJobDefinitionLink, link_target
 from airflow_batch_plugin.specs.job_definition import JobDefinitionSpec
 from airflow_batch_plugin.templating import render_spec
 
@@ -35,6 +36,7 @@ class BatchRegisterJobDefinitionOperator(AwsBaseOperator[BatchHook]):
     aws_hook_class = BatchHook
     template_fields: Sequence[str] = aws_template_fields()
     ui_color = "#f8e1b4"
+    operator_extra_links = (BatchJobDefinitionLink(),)
 
     def __init__(self, *, spec: JobDefinitionSpec, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -53,6 +55,7 @@ class BatchRegisterJobDefinitionOperator(AwsBaseOperator[BatchHook]):
                 definition.name,
                 definition.revision,
             )
+        BatchJobDefinitionLink.persist(context, link_target(self.hook).job_definition(definition.arn))
         context["ti"].xcom_push(key="revision", value=definition.revision)
         context["ti"].xcom_push(key="registered", value=definition.registered)
         return definition.arn

@@ -17,7 +17,14 @@ from airflow.sdk.exceptions import TaskDeferralTimeout
 from airflow_batch_plugin.hooks.batch import BatchHook
 from airflow_batch_plugin.hooks.logs import CloudWatchLogsHook
 from airflow_batch_plugin.identity import task_instance_label, task_instance_tags
-from airflow_batch_plugin.job_state import ACTIVE_STATUSES, is_terminal, log_stream_names
+from airflow_batch_plugin.job_state import ACTIVE_STATUSES, is_terminal, log_stream_name, log_stream_names
+from airflow_batch_plugin.links import (
+    JOB_LINKS,
+    link_target,
+    persist_job_links,
+    persist_log_link,
+    submitted_job,
+)
 from airflow_batch_plugin.monitor import JobMonitor
 from airflow_batch_plugin.poller import JobStatusPoller
 from airflow_batch_plugin.specs.job import ContainerOverrides, JobDependency, JobSubmissionSpec
@@ -68,10 +75,14 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         page, when the task resumes, and ``execution_timeout`` bounds the deferral.
     :return: the job id (XCom ``return_value``); XComs ``job_arn``, ``job_name``, ``job_queue``,
         ``array_size`` and ``log_stream_names``.
+
+    Extra links (stored right after SubmitJob, so they work while the job runs): the job, its
+    log stream (once it has one), an array job's children, the job definition and the queue.
     """
 
     aws_hook_class = BatchHook
     external_id_key = "aws_batch_job_id"
+    operator_extra_links = JOB_LINKS
     template_fields: Sequence[str] = (
         *aws_template_fields(),
         "job_name",
@@ -151,6 +162,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         self.deferrable = deferrable
         self._job_id: str | None = None
         self._termination_reason = "Terminated by Airflow"
+        self._linked_stream: str | None = None
         # Bad input fails at DAG parse time; templates and XComArgs are checked once rendered.
         definition = job_definition.name if isinstance(job_definition, JobDefinitionSpec) else job_definition
         self._build_submission(definition, {})
@@ -227,6 +239,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
             return previous
         response = self.hook.submit_job(request)
         self._job_id = response["jobId"]
+        self._persist_links(context, submitted_job(response, request))
         self.log.info(
             "Submitted AWS Batch job %s (%s) to queue %s",
             response["jobName"],
@@ -254,9 +267,11 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
 
     def get_job_status(self, external_id: Any, context: Context) -> str:
         try:
-            return str(self.hook.describe_job(str(external_id))["status"])
+            job = self.hook.describe_job(str(external_id))
         except LookupError:
             return "UNKNOWN"
+        self._persist_links(context, job)  # a retry reattaching: the new try's links
+        return str(job["status"])
 
     def is_job_active(self, status: str) -> bool:
         return status in ACTIVE_STATUSES
@@ -273,8 +288,23 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
             self._defer(self._job_id)
         monitor = self._monitor(self._job_id, stream_logs=self.stream_logs)
         poller = JobStatusPoller(self.hook, self.poll_interval)
+
+        described = False
+
+        def on_round(found: Mapping[str, Mapping[str, Any]]) -> None:
+            nonlocal described
+            job = found.get(str(self._job_id))
+            if job is None:
+                return
+            if not described:  # the description names the exact definition revision and queue ARN
+                described = True
+                self._persist_links(context, job)
+            else:
+                self._persist_log_link(context, job)
+            monitor.observe(job)
+
         try:
-            jobs = poller.wait([self._job_id], on_round=lambda found: _observe(monitor, found, self._job_id))
+            jobs = poller.wait([self._job_id], on_round=on_round)
         except BaseException as error:  # stuck, timed out, interrupted: no job runs on unowned
             self._terminate_after(error)
             raise
@@ -348,6 +378,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         job_id = str(external_id)
         self._job_id = job_id
         job = self.hook.describe_job(job_id)
+        self._persist_links(context, job)  # the exact definition revision and the last attempt's log
         ti = context["ti"]
         ti.xcom_push(key="job_arn", value=job.get("jobArn"))
         ti.xcom_push(key="job_name", value=job.get("jobName"))
@@ -356,7 +387,22 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         ti.xcom_push(key="log_stream_names", value=log_stream_names(job))
         return job_id
 
+    # -- extra links ------------------------------------------------------------------------------
 
-def _observe(monitor: JobMonitor, found: Mapping[str, Mapping[str, Any]], job_id: str | None) -> None:
-    if job_id is not None and job_id in found:
-        monitor.observe(found[job_id])
+    def _persist_links(self, context: Context, job: Mapping[str, Any]) -> None:
+        """Store the task's links to ``job``; a link that cannot be stored never fails the task."""
+        try:
+            persist_job_links(context, link_target(self.hook), job)
+            self._linked_stream = log_stream_name(job)
+        except Exception as error:
+            self.log.warning("Could not store the links to AWS Batch job %s: %s", job.get("jobId"), error)
+
+    def _persist_log_link(self, context: Context, job: Mapping[str, Any]) -> None:
+        """Store the log link when the job gets a (new) log stream."""
+        stream = log_stream_name(job)
+        if stream and stream != self._linked_stream:
+            try:
+                persist_log_link(context, link_target(self.hook), job)
+                self._linked_stream = stream
+            except Exception as error:
+                self.log.warning("Could not store the log link of job %s: %s", job.get("jobId"), error)

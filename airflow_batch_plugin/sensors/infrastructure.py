@@ -10,6 +10,7 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.providers.common.compat.sdk import conf
 
 from airflow_batch_plugin.hooks.batch_resources import BatchResourceHook
+from airflow_batch_plugin.links import BatchComputeEnvironmentLink, BatchJobQueueLink, link_target
 from airflow_batch_plugin.resources import (
     COMPUTE_ENVIRONMENT,
     JOB_QUEUE,
@@ -85,6 +86,7 @@ class _BatchResourceSensor(AwsBaseSensor[BatchResourceHook]):
         if current is None:
             self.log.info("%s %s does not exist (yet)", self.kind.label, self.name)
             return False
+        self._persist_link(context, current)
         if current.get("status") == "INVALID":
             raise BatchResourceInvalid(
                 f"{self.kind.label} {self.name} is INVALID: {current.get('statusReason')}"
@@ -93,6 +95,9 @@ class _BatchResourceSensor(AwsBaseSensor[BatchResourceHook]):
             "%s %s is %s (%s)", self.kind.label, self.name, current.get("status"), current.get("state")
         )
         return current.get("status") == "VALID"
+
+    def _persist_link(self, context: Context, current: dict[str, Any]) -> None:
+        """Store the link to the resource once (the sensor's subclasses say which link)."""
 
 
 class BatchComputeEnvironmentSensor(_BatchResourceSensor):
@@ -106,9 +111,14 @@ class BatchComputeEnvironmentSensor(_BatchResourceSensor):
 
     kind = COMPUTE_ENVIRONMENT
     trigger_class = BatchComputeEnvironmentTrigger
+    operator_extra_links = (BatchComputeEnvironmentLink(),)
 
     def __init__(self, *, compute_environment: str, **kwargs: Any) -> None:
         super().__init__(name=compute_environment, **kwargs)
+
+    def _persist_link(self, context: Context, current: dict[str, Any]) -> None:
+        arn = str(current.get("computeEnvironmentArn") or self.name)
+        BatchComputeEnvironmentLink.persist(context, link_target(self.hook).compute_environment(arn))
 
 
 class BatchJobQueueSensor(_BatchResourceSensor):
@@ -121,6 +131,11 @@ class BatchJobQueueSensor(_BatchResourceSensor):
 
     kind = JOB_QUEUE
     trigger_class = BatchJobQueueTrigger
+    operator_extra_links = (BatchJobQueueLink(),)
 
     def __init__(self, *, job_queue: str, **kwargs: Any) -> None:
         super().__init__(name=job_queue, **kwargs)
+
+    def _persist_link(self, context: Context, current: dict[str, Any]) -> None:
+        arn = str(current.get("jobQueueArn") or self.name)
+        BatchJobQueueLink.persist(context, link_target(self.hook).job_queue(arn))

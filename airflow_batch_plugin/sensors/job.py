@@ -12,6 +12,7 @@ from airflow.providers.common.compat.sdk import AirflowException, conf
 from airflow_batch_plugin.hooks.batch import BatchHook
 from airflow_batch_plugin.hooks.logs import CloudWatchLogsHook
 from airflow_batch_plugin.job_state import is_terminal
+from airflow_batch_plugin.links import JOB_LINKS, link_target, persist_job_links
 from airflow_batch_plugin.monitor import JobMonitor
 from airflow_batch_plugin.poller import JobStatusPoller
 from airflow_batch_plugin.triggers.job import BatchJobTrigger
@@ -41,6 +42,7 @@ class BatchJobSensor(AwsBaseSensor[BatchHook]):
     aws_hook_class = BatchHook
     template_fields: Sequence[str] = (*aws_template_fields(), "job_id")
     ui_color = "#ffd08a"
+    operator_extra_links = JOB_LINKS
 
     def __init__(
         self,
@@ -62,12 +64,15 @@ class BatchJobSensor(AwsBaseSensor[BatchHook]):
         self.deferrable = deferrable
         self._monitor: JobMonitor | None = None
         self._poller: JobStatusPoller | None = None
+        self._linked: tuple[Any, ...] | None = None
 
     def execute(self, context: Context) -> Any:
         """Poke until the job ends, or (deferrable) look once and then wait in the triggerer."""
         if not self.deferrable:
             return super().execute(context)
         job = self.hook.describe_jobs([str(self.job_id)]).get(str(self.job_id))
+        if job is not None:
+            self._persist_links(context, job)
         if job is not None and is_terminal(job):
             self._finish(job)
             return None
@@ -93,6 +98,7 @@ class BatchJobSensor(AwsBaseSensor[BatchHook]):
         if event.get("status") == "error":
             raise AirflowException(f"Could not follow AWS Batch job {job_id}: {event.get('message')}")
         job = self.hook.describe_job(job_id)
+        self._persist_links(context, job)
         if event.get("status") == "stuck":
             raise self._new_monitor(stream_logs=False).cannot_start(job, str(event.get("reason")))
         if not is_terminal(job):  # not expected: the trigger saw it end; wait again rather than guess
@@ -110,11 +116,23 @@ class BatchJobSensor(AwsBaseSensor[BatchHook]):
         if job is None:
             self.log.info("AWS Batch job %s not visible yet", self.job_id)
             return False
+        self._persist_links(context, job)
         if not is_terminal(job):
             monitor.observe(job)
             return False
         monitor.finish(job)
         return True
+
+    def _persist_links(self, context: Context, job: dict[str, Any]) -> None:
+        """Store the links to the job when what they show changed (first sight, a new log stream)."""
+        seen = (job.get("jobId"), job.get("jobDefinition"), job.get("container", {}).get("logStreamName"))
+        if seen == self._linked:
+            return
+        try:
+            persist_job_links(context, link_target(self.hook), job)
+            self._linked = seen
+        except Exception as error:
+            self.log.warning("Could not store the links to AWS Batch job %s: %s", self.job_id, error)
 
     def _tools(self) -> tuple[JobMonitor, JobStatusPoller]:
         if self._monitor is None or self._poller is None:
