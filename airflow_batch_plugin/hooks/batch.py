@@ -232,6 +232,40 @@ class BatchHook(AwsBaseHook):
             request["maxResults"] = page_size
         yield from self._paginate("list_jobs", "jobSummaryList", request)
 
+    def list_jobs_page(
+        self,
+        *,
+        job_queue: str | None = None,
+        array_job_id: str | None = None,
+        job_status: str,
+        page_size: int = 1000,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Return one ListJobs page of a queue's (or an array's) jobs in ``job_status``.
+
+        The second value says whether more pages follow (the count is then a lower bound).
+        """
+        request: dict[str, Any] = {"jobStatus": job_status, "maxResults": page_size}
+        if job_queue:
+            request["jobQueue"] = job_queue
+        if array_job_id:
+            request["arrayJobId"] = array_job_id
+        page = call_with_retries(
+            lambda: self.client.list_jobs(**request), description=f"ListJobs {job_status}"
+        )
+        return [dict(summary) for summary in page.get("jobSummaryList", [])], bool(page.get("nextToken"))
+
+    def describe_job_definition(self, job_definition: str) -> dict[str, Any] | None:
+        """Describe one revision (ARN or ``name:revision``) or a name's newest ACTIVE revision."""
+        if job_definition.startswith("arn:") or ":" in job_definition:
+            response = call_with_retries(
+                lambda: self.client.describe_job_definitions(jobDefinitions=[job_definition]),
+                description=f"DescribeJobDefinitions {job_definition}",
+            )
+            found = response.get("jobDefinitions", [])
+            return dict(found[0]) if found else None
+        revisions = self.list_job_definition_revisions(job_definition, status="ACTIVE")
+        return revisions[0] if revisions else None
+
     def find_jobs(self, *, job_queue: str, job_name: str, tags: Mapping[str, str]) -> list[dict[str, Any]]:
         """Return the full descriptions of jobs in ``job_queue`` named ``job_name`` carrying ``tags``.
 

@@ -71,6 +71,24 @@ class CloudWatchLogsHook(AwsBaseHook):
                 return None
             raise
 
+    def tail(self, group: str, stream: str, lines: int = 100) -> list[str] | None:
+        """Return the last ``lines`` messages of a stream in one call, or None if it does not exist."""
+        request: dict[str, Any] = {
+            "logGroupName": group,
+            "logStreamName": stream,
+            "startFromHead": False,
+            "limit": max(1, min(lines, 10_000)),
+        }
+        try:
+            page = call_with_retries(
+                lambda: self.client.get_log_events(**request), description=f"GetLogEvents {stream} (tail)"
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                return None
+            raise
+        return [str(event.get("message", "")) for event in page.get("events", [])]
+
 
 class LogStreamFollower:
     """Follow one log stream: each :meth:`read_new` yields the events that arrived since the last."""

@@ -1,0 +1,340 @@
+"""What the monitoring view shows, read from AWS Batch through the hooks, with bounded calls.
+
+:class:`BatchWorld` answers for one connection and region. Every answer is cached (see
+:class:`~airflow_batch_plugin.ui.cache.TtlCache`) so that a page view costs at most:
+
+- the overview: 1 DescribeJobQueues, 1 DescribeComputeEnvironments, 7 ListJobs per queue (one
+  page of up to 1,000 jobs per status: a count shown as ``1000+`` is a lower bound) and one
+  DescribeJobs per 100 of the newest jobs (for the Airflow tags and array progress);
+- a job page: 1 DescribeJobs, 1 GetLogEvents (the log tail), and for an array job one ListJobs
+  per child status (up to 100 children each);
+
+and nothing at all while the cache is fresh (default 15 s).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from airflow_batch_plugin.identity import DAG_TAG, MAP_INDEX_TAG, RUN_TAG, TASK_TAG
+from airflow_batch_plugin.job_state import exit_code, log_group_name, log_stream_name
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping
+
+    from airflow_batch_plugin.hooks.batch_resources import BatchResourceHook
+    from airflow_batch_plugin.hooks.logs import CloudWatchLogsHook
+    from airflow_batch_plugin.ui.cache import TtlCache
+
+#: Job statuses in their lifecycle order.
+STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
+#: ListJobs page size when counting a queue's jobs by status (AWS's maximum).
+COUNT_PAGE = 1000
+#: How many of the newest jobs the overview describes to find the ones Airflow started.
+RECENT_JOBS = 100
+#: How many children of each status a job page lists.
+CHILDREN_PAGE = 100
+#: How many last log lines a job page shows.
+LOG_TAIL_LINES = 100
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One job queue with its jobs counted by status."""
+
+    name: str
+    arn: str
+    state: str
+    status: str
+    status_reason: str
+    priority: int
+    compute_environments: list[str]
+    scheduling_policy: str | None
+    counts: dict[str, int]
+    #: Statuses with more jobs than one ListJobs page: their count is a lower bound.
+    more: frozenset[str] = frozenset()
+
+    def count_label(self, status: str) -> str:
+        count = self.counts.get(status, 0)
+        return f"{count}+" if status in self.more else str(count)
+
+
+@dataclass(frozen=True)
+class ComputeEnvironmentRow:
+    """One compute environment: its kind, state and capacity."""
+
+    name: str
+    arn: str
+    kind: str
+    managed: bool
+    state: str
+    status: str
+    status_reason: str
+    min_vcpus: int | None
+    desired_vcpus: int | None
+    max_vcpus: int | None
+    instance_types: list[str]
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    """The Airflow task instance that submitted a job (from the job's tags)."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int = -1
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """One job as the tables show it."""
+
+    job_id: str
+    name: str
+    queue: str
+    status: str
+    status_reason: str
+    created_at: int | None
+    started_at: int | None
+    stopped_at: int | None
+    array_size: int | None
+    progress: dict[str, int] = field(default_factory=dict)
+    task: TaskRef | None = None
+
+    @property
+    def duration_seconds(self) -> float | None:
+        """Seconds from start to stop (or to the description, while it runs); None before it starts."""
+        if self.started_at is None:
+            return None
+        end = self.stopped_at
+        return None if end is None else max(0.0, (end - self.started_at) / 1000)
+
+    @property
+    def done_fraction(self) -> float | None:
+        """For an array job, the share of children that ended (succeeded or failed)."""
+        if not self.array_size:
+            return None
+        ended = self.progress.get("SUCCEEDED", 0) + self.progress.get("FAILED", 0)
+        return ended / self.array_size
+
+
+@dataclass(frozen=True)
+class JobPage:
+    """Everything the job page shows."""
+
+    row: JobRow
+    job: dict[str, Any]
+    attempts: list[dict[str, Any]]
+    exit_code: int | None
+    children: dict[str, list[dict[str, Any]]]
+    log_group: str | None
+    log_stream: str | None
+    log_tail: list[str] | None
+
+
+def queue_name(arn_or_name: str) -> str:
+    """The name at the end of an ARN (``...:job-queue/NAME``), or the name itself."""
+    return arn_or_name.rsplit("/", 1)[-1]
+
+
+def task_ref(tags: Mapping[str, str]) -> TaskRef | None:
+    """The task instance named by our operators' tags, or None for a job Airflow did not submit."""
+    if not tags.get(DAG_TAG) or not tags.get(RUN_TAG) or not tags.get(TASK_TAG):
+        return None
+    try:
+        map_index = int(tags.get(MAP_INDEX_TAG, "-1"))
+    except ValueError:
+        map_index = -1
+    return TaskRef(tags[DAG_TAG], tags[RUN_TAG], tags[TASK_TAG], map_index)
+
+
+def job_row(job: Mapping[str, Any]) -> JobRow:
+    """Turn a DescribeJobs entry (or a ListJobs summary) into a :class:`JobRow`."""
+    array = job.get("arrayProperties") or {}
+    return JobRow(
+        job_id=str(job["jobId"]),
+        name=str(job.get("jobName", "")),
+        queue=queue_name(str(job.get("jobQueue", ""))),
+        status=str(job.get("status", "")),
+        status_reason=str(job.get("statusReason") or ""),
+        created_at=job.get("createdAt"),
+        started_at=job.get("startedAt"),
+        stopped_at=job.get("stoppedAt"),
+        array_size=array.get("size") if "index" not in array else None,
+        progress={status: int(count) for status, count in (array.get("statusSummary") or {}).items()},
+        task=task_ref(job.get("tags") or {}),
+    )
+
+
+def compute_environment_row(environment: Mapping[str, Any]) -> ComputeEnvironmentRow:
+    """Turn a DescribeComputeEnvironments entry into a :class:`ComputeEnvironmentRow`."""
+    resources = environment.get("computeResources") or {}
+    managed = environment.get("type") == "MANAGED"
+    kind = str(resources.get("type", "EC2")) if managed else "UNMANAGED"
+    if environment.get("containerOrchestrationType") == "EKS":
+        kind = f"EKS ({kind})"
+    return ComputeEnvironmentRow(
+        name=str(environment["computeEnvironmentName"]),
+        arn=str(environment["computeEnvironmentArn"]),
+        kind=kind,
+        managed=managed,
+        state=str(environment.get("state", "")),
+        status=str(environment.get("status", "")),
+        status_reason=str(environment.get("statusReason") or ""),
+        min_vcpus=resources.get("minvCpus"),
+        desired_vcpus=resources.get("desiredvCpus"),
+        max_vcpus=resources.get("maxvCpus"),
+        instance_types=list(resources.get("instanceTypes") or []),
+    )
+
+
+class BatchWorld:
+    """The AWS Batch resources and jobs of one connection and region, as the view shows them.
+
+    :param batch: the hook reading Batch (jobs, queues, compute environments).
+    :param logs: the hook reading CloudWatch Logs (job log tails).
+    :param cache: where answers are kept (shared by every page of the view).
+    :param key: what distinguishes this world's entries in ``cache`` (connection, region).
+    """
+
+    def __init__(
+        self, batch: BatchResourceHook, logs: CloudWatchLogsHook, cache: TtlCache, key: tuple[str, str]
+    ) -> None:
+        self.batch = batch
+        self.logs = logs
+        self.cache = cache
+        self.key = key
+
+    def _cached(self, what: tuple[Any, ...], compute: Any) -> Any:
+        return self.cache.get((*self.key, *what), compute)
+
+    # -- the overview ---------------------------------------------------------------------------
+
+    def queues(self) -> list[QueueRow]:
+        """Every job queue, by priority, with its jobs counted by status."""
+        return list(self._cached(("queues",), self._read_queues))
+
+    def _read_queues(self) -> list[QueueRow]:
+        rows = []
+        for queue in self.batch.describe_job_queues():
+            if queue.get("status") == "DELETED":
+                continue
+            counts, more, _ = self._queue_jobs(str(queue["jobQueueArn"]))
+            order = sorted(queue.get("computeEnvironmentOrder", []), key=lambda item: item.get("order", 0))
+            policy = queue.get("schedulingPolicyArn")
+            rows.append(
+                QueueRow(
+                    name=str(queue["jobQueueName"]),
+                    arn=str(queue["jobQueueArn"]),
+                    state=str(queue.get("state", "")),
+                    status=str(queue.get("status", "")),
+                    status_reason=str(queue.get("statusReason") or ""),
+                    priority=int(queue.get("priority", 0)),
+                    compute_environments=[queue_name(str(item["computeEnvironment"])) for item in order],
+                    scheduling_policy=queue_name(str(policy)) if policy else None,
+                    counts=counts,
+                    more=frozenset(more),
+                )
+            )
+        return sorted(rows, key=lambda row: (-row.priority, row.name))
+
+    def _queue_jobs(self, queue_arn: str) -> tuple[dict[str, int], set[str], list[dict[str, Any]]]:
+        """Count a queue's jobs by status (one page each); also return their summaries."""
+        return tuple(self._cached(("queue-jobs", queue_arn), lambda: self._read_queue_jobs(queue_arn)))
+
+    def _read_queue_jobs(self, queue_arn: str) -> tuple[dict[str, int], set[str], list[dict[str, Any]]]:
+        counts: dict[str, int] = {}
+        more: set[str] = set()
+        summaries: list[dict[str, Any]] = []
+        for status in STATUSES:
+            page, has_more = self.batch.list_jobs_page(
+                job_queue=queue_arn, job_status=status, page_size=COUNT_PAGE
+            )
+            counts[status] = len(page)
+            if has_more:
+                more.add(status)
+            summaries.extend({**summary, "status": summary.get("status", status)} for summary in page)
+        return counts, more, summaries
+
+    def compute_environments(self) -> list[ComputeEnvironmentRow]:
+        """Every compute environment, by name."""
+        return list(self._cached(("compute-environments",), self._read_compute_environments))
+
+    def _read_compute_environments(self) -> list[ComputeEnvironmentRow]:
+        rows = [
+            compute_environment_row(environment)
+            for environment in self.batch.describe_compute_environments()
+            if environment.get("status") != "DELETED"
+        ]
+        return sorted(rows, key=lambda row: row.name)
+
+    def recent_jobs(self, dag_ids: Collection[str] | None = None, limit: int = RECENT_JOBS) -> list[JobRow]:
+        """The newest jobs of every queue that Airflow submitted, newest first.
+
+        :param dag_ids: only jobs of these DAGs (the ones the user may read); None for all.
+        """
+        rows: list[JobRow] = self._cached(("recent-jobs", limit), lambda: self._read_recent_jobs(limit))
+        return [
+            row for row in rows if row.task is not None and (dag_ids is None or row.task.dag_id in dag_ids)
+        ]
+
+    def _read_recent_jobs(self, limit: int) -> list[JobRow]:
+        summaries: list[dict[str, Any]] = []
+        for queue in self.queues():
+            summaries.extend(self._queue_jobs(queue.arn)[2])
+        newest = sorted(summaries, key=lambda summary: summary.get("createdAt") or 0, reverse=True)[:limit]
+        described = self.batch.describe_jobs(summary["jobId"] for summary in newest)
+        rows = [job_row(described[summary["jobId"]]) for summary in newest if summary["jobId"] in described]
+        return rows
+
+    # -- one resource ---------------------------------------------------------------------------
+
+    def job(self, job_id: str) -> JobPage | None:
+        """The job page of ``job_id``, or None when AWS does not know the job."""
+        return self._cached(("job", job_id), lambda: self._read_job(job_id))
+
+    def _read_job(self, job_id: str) -> JobPage | None:
+        job = self.batch.describe_jobs([job_id]).get(job_id)
+        if job is None:
+            return None
+        row = job_row(job)
+        children: dict[str, list[dict[str, Any]]] = {}
+        if row.array_size:
+            for status in STATUSES:
+                if row.progress.get(status, 0) == 0:
+                    continue  # statusSummary says there are none: no call
+                page, _ = self.batch.list_jobs_page(
+                    array_job_id=job_id, job_status=status, page_size=CHILDREN_PAGE
+                )
+                children[status] = page
+        stream = None if row.array_size else log_stream_name(job)
+        group = log_group_name(job) if stream else None
+        tail = self.logs.tail(group, stream, LOG_TAIL_LINES) if group and stream else None
+        return JobPage(
+            row=row,
+            job=job,
+            attempts=list(job.get("attempts") or []),
+            exit_code=exit_code(job),
+            children=children,
+            log_group=group,
+            log_stream=stream,
+            log_tail=tail,
+        )
+
+    def job_definition(self, name_or_arn: str) -> dict[str, Any] | None:
+        """One job definition revision (an ARN, ``name:revision``, or a name's newest ACTIVE one)."""
+        return self._cached(
+            ("job-definition", name_or_arn), lambda: self.batch.describe_job_definition(name_or_arn)
+        )
+
+    def queue(self, name_or_arn: str) -> QueueRow | None:
+        """One job queue of the overview, by name or ARN."""
+        wanted = queue_name(name_or_arn)
+        return next((row for row in self.queues() if row.name == wanted), None)
+
+    def compute_environment(self, name_or_arn: str) -> ComputeEnvironmentRow | None:
+        """One compute environment of the overview, by name or ARN."""
+        wanted = queue_name(name_or_arn)
+        return next((row for row in self.compute_environments() if row.name == wanted), None)

@@ -1,0 +1,326 @@
+"""The "AWS Batch" view on the emulator: pages, JSON, bounded AWS calls, caching, Airflow's auth.
+
+Jobs are submitted with the tags our operators put on jobs (DAG, run, task), run to their end on
+the emulator, and the view's app is exercised with FastAPI's TestClient: alone (its pages and
+their AWS calls), and mounted by the real Airflow api-server app built in-process (auth).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from airflow_batch_plugin.identity import DAG_TAG, MAP_INDEX_TAG, RUN_TAG, TASK_TAG
+from airflow_batch_plugin.ui.app import Worlds, create_app
+from airflow_batch_plugin.ui.cache import TtlCache
+
+pytestmark = pytest.mark.integration
+
+DAG_ID = "view_test_dag"
+OTHER_DAG = "view_other_dag"
+
+
+def tags(dag_id: str, task_id: str, map_index: int = -1) -> dict[str, str]:
+    return {DAG_TAG: dag_id, RUN_TAG: "manual__view", TASK_TAG: task_id, MAP_INDEX_TAG: str(map_index)}
+
+
+@pytest.fixture(scope="module")
+def jobs(emulator) -> dict[str, str]:
+    """A single job with a log, an array job of 3 with one failed child, a failed job; all ended."""
+    batch = emulator.client("batch")
+    name = f"view-{uuid.uuid4().hex[:6]}"
+    definition = batch.register_job_definition(
+        jobDefinitionName=name,
+        type="container",
+        containerProperties={
+            "image": "public.ecr.aws/docker/library/python:3.12-slim",
+            "command": ["sh", "-c", "echo line-one; echo line-two; exit 0"],
+            "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "256"}],
+            "environment": [{"name": "SECRETISH", "value": "do-not-show"}],
+        },
+    )["jobDefinitionArn"]
+
+    def submit(job_name: str, task: dict[str, str], **extra: Any) -> str:
+        return str(
+            batch.submit_job(
+                jobName=job_name, jobQueue=emulator.job_queue, jobDefinition=definition, tags=task, **extra
+            )["jobId"]
+        )
+
+    ids = {
+        "single": submit("view-single", tags(DAG_ID, "single")),
+        "array": submit(
+            "view-array",
+            tags(DAG_ID, "fan_out"),
+            arrayProperties={"size": 3},
+            containerOverrides={
+                "command": [
+                    "sh",
+                    "-c",
+                    'echo child $AWS_BATCH_JOB_ARRAY_INDEX; [ "$AWS_BATCH_JOB_ARRAY_INDEX" != 1 ]',
+                ]
+            },
+        ),
+        "failed": submit(
+            "view-failed", tags(OTHER_DAG, "boom"), containerOverrides={"command": ["sh", "-c", "exit 3"]}
+        ),
+        "untagged": submit("view-untagged", {}),
+    }
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = batch.describe_jobs(jobs=list(ids.values()))["jobs"]
+        if len(found) == len(ids) and all(job["status"] in ("SUCCEEDED", "FAILED") for job in found):
+            return ids
+        time.sleep(0.5)
+    raise AssertionError(f"jobs did not end: {[(j['jobName'], j['status']) for j in found]}")
+
+
+class CallCounter:
+    """Count the AWS API calls a world's clients make (botocore's before-call event)."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    def watch(self, client: Any) -> None:
+        client.meta.events.register("before-call.*.*", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls[model.name] += 1
+
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+@pytest.fixture
+def view(aws_conn_env, jobs) -> tuple[TestClient, CallCounter, TtlCache]:
+    cache = TtlCache(ttl=60)
+    worlds = Worlds(cache)
+    world = worlds.get("aws_default", aws_conn_env.region)
+    counter = CallCounter()
+    counter.watch(world.batch.client)
+    counter.watch(world.logs.client)
+    client = TestClient(create_app(worlds=worlds, authorize=False), root_path="/aws-batch")
+    return client, counter, cache
+
+
+def test_overview_shows_queues_compute_environments_and_airflow_jobs(view, jobs, emulator):
+    client, _counter, _ = view
+    response = client.get("/", params={"region": emulator.region})
+    assert response.status_code == 200
+    html = response.text
+    assert f'data-queue="{emulator.job_queue}"' in html
+    assert f'data-compute-environment="{emulator.compute_environment}"' in html
+    assert f'data-job-id="{jobs["single"]}"' in html
+    assert f'data-job-id="{jobs["array"]}"' in html
+    assert f'data-job-id="{jobs["untagged"]}"' not in html, "only jobs Airflow submitted"
+    assert f"/dags/{DAG_ID}/runs/manual__view/tasks/single" in html, "a link back to the task instance"
+    assert "<svg" in html, "the chart of jobs by status"
+    assert 'data-status="SUCCEEDED"' in html
+    assert "2 succeeded, 1 failed, 0 running of 3" in html, "the array's progress"
+
+
+def test_overview_json_counts_jobs_by_status(view, jobs, emulator):
+    client, _, _ = view
+    data = client.get("/api/overview", params={"region": emulator.region}).json()
+    queue = next(q for q in data["queues"] if q["name"] == emulator.job_queue)
+    assert queue["status"] == "VALID"
+    assert queue["compute_environments"] == [emulator.compute_environment]
+    assert queue["counts"]["SUCCEEDED"] >= 2
+    assert queue["counts"]["FAILED"] >= 1
+    by_id = {job["job_id"]: job for job in data["jobs"]}
+    assert by_id[jobs["array"]]["array_size"] == 3
+    assert by_id[jobs["array"]]["progress"] == {
+        **by_id[jobs["array"]]["progress"],
+        "SUCCEEDED": 2,
+        "FAILED": 1,
+    }
+    assert by_id[jobs["failed"]]["status"] == "FAILED"
+    assert by_id[jobs["single"]]["task"] == {
+        "dag_id": DAG_ID,
+        "run_id": "manual__view",
+        "task_id": "single",
+        "map_index": -1,
+    }
+    environment = next(
+        ce for ce in data["compute_environments"] if ce["name"] == emulator.compute_environment
+    )
+    assert environment["kind"] == "EC2"
+    assert environment["status"] == "VALID"
+    assert environment["max_vcpus"] is not None
+
+
+def test_a_page_view_costs_a_bounded_number_of_calls_and_none_while_cached(view, emulator):
+    client, counter, cache = view
+    client.get("/", params={"region": emulator.region})
+    queues = len(client.get("/api/overview", params={"region": emulator.region}).json()["queues"])
+    first = counter.total()
+    # 1 DescribeJobQueues + 1 DescribeComputeEnvironments + 7 ListJobs a queue + 1 DescribeJobs
+    assert counter.calls["DescribeJobQueues"] == 1
+    assert counter.calls["DescribeComputeEnvironments"] == 1
+    assert counter.calls["ListJobs"] == 7 * queues
+    assert counter.calls["DescribeJobs"] == 1
+    assert first == 3 + 7 * queues
+    client.get("/", params={"region": emulator.region})
+    client.get("/api/overview", params={"region": emulator.region})
+    assert counter.total() == first, "a fresh cache answers without calling AWS"
+    cache.clear()
+    client.get("/", params={"region": emulator.region})
+    assert counter.total() == 2 * first
+
+
+def test_job_page_shows_details_attempts_and_log_tail(view, jobs, emulator):
+    client, counter, _ = view
+    html = client.get(f"/jobs/{jobs['single']}", params={"region": emulator.region}).text
+    assert jobs["single"] in html
+    assert "line-one\nline-two" in html, "the log tail"
+    assert 'id="attempts"' in html
+    assert "Exit code</dt><dd>0" in html
+    assert counter.calls["GetLogEvents"] == 1
+    assert counter.calls["DescribeJobs"] == 1
+
+
+def test_array_job_page_lists_children_by_status(view, jobs, emulator):
+    client, counter, _ = view
+    html = client.get(f"/jobs/{jobs['array']}", params={"region": emulator.region}).text
+    assert 'id="children"' in html
+    assert f"{jobs['array']}:1" in html
+    assert f"{jobs['array']}:0" in html
+    assert 'class="children" data-status="FAILED"' in html
+    assert counter.calls["ListJobs"] == 2, "one call per status that has children (SUCCEEDED, FAILED)"
+
+
+def test_failed_job_page_shows_reason_and_exit_code(view, jobs, emulator):
+    client, _, _ = view
+    data = client.get(f"/api/jobs/{jobs['failed']}", params={"region": emulator.region}).json()
+    assert data["row"]["status"] == "FAILED"
+    assert data["exit_code"] == 3
+
+
+def test_queue_compute_environment_and_definition_pages(view, jobs, emulator):
+    client, _, _ = view
+    params = {"region": emulator.region}
+    queue = client.get(f"/queues/{emulator.job_queue}", params=params)
+    assert queue.status_code == 200
+    assert emulator.compute_environment in queue.text
+    assert f'data-job-id="{jobs["single"]}"' in queue.text
+    environment = client.get(f"/compute-environments/{emulator.compute_environment}", params=params)
+    assert environment.status_code == 200
+    assert emulator.job_queue in environment.text
+    job = client.get(f"/api/jobs/{jobs['single']}", params=params).json()
+    arn = job["job"]["jobDefinition"]
+    definition = client.get(f"/job-definitions/{arn}", params=params)
+    assert definition.status_code == 200
+    assert "SECRETISH" in definition.text
+    assert "do-not-show" not in definition.text, "environment values stay hidden"
+
+
+def test_unknown_things_are_404_and_unlisted_connections_403(view, emulator):
+    client, _, _ = view
+    params = {"region": emulator.region}
+    assert client.get("/jobs/no-such-job", params=params).status_code == 404
+    assert client.get("/queues/no-such-queue", params=params).status_code == 404
+    refused = client.get("/api/overview", params={**params, "conn_id": "someone_elses_account"})
+    assert refused.status_code == 403
+    assert "view_connections" in refused.json()["detail"]
+    assert client.get("/", params={"region": "not a region"}).status_code == 422
+
+
+# -- mounted by the real Airflow api-server app, with its auth manager ---------------------------------
+
+
+@pytest.fixture
+def airflow_app(aws_conn_env, jobs, monkeypatch):
+    """Airflow's own FastAPI app (as `airflow api-server` builds it), with our plugin mounted."""
+    monkeypatch.setenv(
+        "AIRFLOW__CORE__AUTH_MANAGER",
+        "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+    )
+    monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "admin:admin,viewer:viewer")
+    from airflow import plugins_manager
+    from airflow.api_fastapi.app import create_app as create_airflow_app
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.utils.db import initdb
+
+    initdb()
+    register_dag(DAG_ID)  # the viewer may read this DAG; OTHER_DAG is not in Airflow at all
+    for cached in ("_get_plugins", "_get_ui_plugins", "get_fastapi_plugins"):
+        getattr(getattr(plugins_manager, cached, None), "cache_clear", lambda: None)()
+    app = create_airflow_app()
+    return app, get_auth_manager()
+
+
+def register_dag(dag_id: str) -> None:
+    from airflow.models.dag import DagModel
+    from airflow.models.dagbundle import DagBundleModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        session.merge(DagBundleModel(name="view-tests"))
+        session.flush()
+        session.merge(DagModel(dag_id=dag_id, bundle_name="view-tests", fileloc="view_test_dag.py"))
+
+
+def token_for(auth_manager: Any, role: str) -> str:
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    return str(auth_manager.generate_jwt(SimpleAuthManagerUser(username=role, role=role)))
+
+
+def test_anonymous_requests_get_no_data_and_users_with_read_access_do(airflow_app, jobs, emulator):
+    app, auth_manager = airflow_app
+    client = TestClient(app)
+    params = {"region": emulator.region}
+    anonymous = client.get("/aws-batch/api/overview", params=params)
+    assert anonymous.status_code == 401
+    assert jobs["single"] not in anonymous.text
+    browser = client.get(
+        "/aws-batch/", params=params, headers={"accept": "text/html"}, follow_redirects=False
+    )
+    assert browser.status_code in (302, 307)
+    assert "login" in browser.headers["location"]
+    bad = client.get("/aws-batch/api/overview", params=params, headers={"Authorization": "Bearer not-a-jwt"})
+    assert bad.status_code in (401, 403)
+    assert jobs["single"] not in bad.text
+
+    viewer = client.get(
+        "/aws-batch/api/overview",
+        params=params,
+        headers={"Authorization": f"Bearer {token_for(auth_manager, 'viewer')}"},
+    )
+    assert viewer.status_code == 200
+    seen = {job["job_id"] for job in viewer.json()["jobs"]}
+    assert jobs["single"] in seen
+    assert jobs["failed"] not in seen, "jobs of DAGs the user may not read stay hidden"
+    hidden = client.get(
+        f"/aws-batch/api/jobs/{jobs['failed']}",
+        params=params,
+        headers={"Authorization": f"Bearer {token_for(auth_manager, 'viewer')}"},
+    )
+    assert hidden.status_code == 404
+    client.cookies.set("_token", token_for(auth_manager, "admin"))
+    page = client.get("/aws-batch/", params=params)
+    assert page.status_code == 200
+    assert f'data-job-id="{jobs["array"]}"' in page.text
+
+
+def test_the_plugin_adds_the_view_to_airflows_navigation(airflow_app):
+    app, auth_manager = airflow_app
+    client = TestClient(app)
+    response = client.get(
+        "/api/v2/plugins", headers={"Authorization": f"Bearer {token_for(auth_manager, 'admin')}"}
+    )
+    assert response.status_code == 200
+    plugin = next(p for p in response.json()["plugins"] if p["name"] == "aws_batch")
+    assert plugin["fastapi_apps"][0]["url_prefix"] == "/aws-batch"
+    view = plugin["external_views"][0]
+    assert view["name"] == "AWS Batch"
+    assert view["href"] == "/aws-batch/"
+    assert view["destination"] == "nav"
+    listed = " ".join(plugin["operator_extra_links"])
+    assert "BatchJobLink" in listed
+    assert "BatchJobLogsLink" in listed

@@ -1,0 +1,153 @@
+"""The monitoring view's parts that need no AWS: the plugin, its lazy app, the cache, the chart, rows."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from airflow_batch_plugin.plugin import AwsBatchPlugin, LazyAsgiApp
+from airflow_batch_plugin.ui.cache import TtlCache
+from airflow_batch_plugin.ui.charts import stacked_bars
+from airflow_batch_plugin.ui.data import compute_environment_row, job_row, task_ref
+
+
+def test_each_plugin_instance_has_its_own_lists_and_the_class_none():
+    first, second = AwsBatchPlugin(), AwsBatchPlugin()
+    assert first.fastapi_apps is not second.fastapi_apps
+    assert AwsBatchPlugin.fastapi_apps == [], "nothing on the class"
+    app = first.fastapi_apps[0]
+    assert app["url_prefix"] == "/aws-batch"
+    assert isinstance(app["app"], LazyAsgiApp)
+    assert app["app"]._app is None, "the FastAPI app is not built until a request comes"
+    assert first.external_views[0]["href"] == "/aws-batch/"
+    assert len(first.operator_extra_links) == 6
+
+
+def test_lazy_app_builds_once_and_serves_every_request():
+    import asyncio
+
+    built = []
+
+    async def inner(scope, receive, send):
+        scope["seen"] = True
+
+    def factory():
+        built.append(1)
+        return inner
+
+    lazy = LazyAsgiApp(factory)
+
+    async def two_requests():
+        for _ in range(2):
+            scope = {}
+            await lazy(scope, None, None)  # type: ignore[arg-type]
+            assert scope["seen"]
+
+    asyncio.run(two_requests())
+    assert built == [1]
+
+
+def test_cache_keeps_values_for_their_ttl():
+    now = [0.0]
+    cache = TtlCache(ttl=10, clock=lambda: now[0])
+    calls = []
+    assert cache.get("k", lambda: calls.append(1) or "v1") == "v1"
+    now[0] = 9.9
+    assert cache.get("k", lambda: calls.append(1) or "v2") == "v1"
+    now[0] = 10.0
+    assert cache.get("k", lambda: calls.append(1) or "v3") == "v3"
+    assert len(calls) == 2
+    assert (cache.hits, cache.misses) == (1, 2)
+
+
+def test_cache_computes_once_for_concurrent_requests():
+    cache = TtlCache(ttl=60)
+    computed = []
+
+    def slow() -> str:
+        computed.append(1)
+        time.sleep(0.2)
+        return "value"
+
+    results: list[str] = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get("k", slow))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == ["value"] * 8
+    assert computed == [1]
+
+
+def test_cache_drops_the_oldest_entries_beyond_its_size():
+    cache = TtlCache(ttl=60, max_entries=2)
+    for key in "abc":
+        cache.get(key, lambda key=key: key)
+    recomputed = []
+    cache.get("a", lambda: recomputed.append("a") or "a")
+    assert recomputed == ["a"]
+    with pytest.raises(ValueError, match="ttl"):
+        TtlCache(ttl=-1)
+
+
+def test_chart_scales_bars_escapes_labels_and_has_a_legend():
+    svg = stacked_bars(
+        [("<queue>", {"RUNNING": 2, "FAILED": 2}), ("small", {"RUNNING": 1})],
+        ["RUNNING", "FAILED"],
+        width=460,
+    )
+    assert svg.startswith("<svg")
+    assert svg.endswith("</svg>")
+    assert "&lt;queue&gt;" in svg
+    assert "<queue>" not in svg
+    assert 'data-status="RUNNING" data-count="2"' in svg
+    # the largest row fills the plot (460 - 190 - 60 = 210 px): 2 of 4 -> 105 px; the small row's 1 -> 52.5
+    assert 'width="105.0"' in svg
+    assert 'width="52.5"' in svg
+    assert ">running</text>" in svg
+    assert ">failed</text>" in svg
+    assert "data-count" not in stacked_bars([("empty", {})], ["RUNNING"]), "no jobs, no segment"
+
+
+def test_rows_from_descriptions():
+    tags = {"airflow:dag_id": "d", "airflow:run_id": "r", "airflow:task_id": "t", "airflow:map_index": "2"}
+    row = job_row(
+        {
+            "jobId": "a",
+            "jobName": "n",
+            "jobQueue": "arn:aws:batch:us-east-1:1:job-queue/q",
+            "status": "RUNNING",
+            "createdAt": 1000,
+            "startedAt": 2000,
+            "stoppedAt": 62000,
+            "arrayProperties": {"size": 4, "statusSummary": {"SUCCEEDED": 1, "FAILED": 1, "RUNNING": 2}},
+            "tags": tags,
+        }
+    )
+    assert row.queue == "q"
+    assert row.task is not None
+    assert row.task.map_index == 2
+    assert row.duration_seconds == 60
+    assert row.done_fraction == 0.5
+    child = job_row({"jobId": "a:1", "arrayProperties": {"index": 1}, "status": "RUNNING"})
+    assert child.array_size is None, "a child is not an array"
+    assert task_ref({"airflow:dag_id": "d"}) is None
+    environment = compute_environment_row(
+        {
+            "computeEnvironmentName": "spot",
+            "computeEnvironmentArn": "arn",
+            "type": "MANAGED",
+            "computeResources": {"type": "SPOT", "minvCpus": 0, "desiredvCpus": 4, "maxvCpus": 64},
+            "containerOrchestrationType": "EKS",
+        }
+    )
+    assert environment.kind == "EKS (SPOT)"
+    assert (environment.min_vcpus, environment.desired_vcpus, environment.max_vcpus) == (0, 4, 64)
+    assert (
+        compute_environment_row(
+            {"computeEnvironmentName": "u", "computeEnvironmentArn": "a", "type": "UNMANAGED"}
+        ).kind
+        == "UNMANAGED"
+    )
