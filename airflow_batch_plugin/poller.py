@@ -204,10 +204,10 @@ class _WatchedJob:
 class AsyncJobStatusPoller:
     """Describe the jobs of many waiters with one aiobotocore client: one call per 100 due jobs.
 
-    Scheduling: each job has its own due time: its waiter's poll interval after the start of the
-    round that last described it; a new job joins the next round for newcomers, which starts at
+    Scheduling: each job has its own due time: its waiter's poll interval after the DescribeJobs
+    call that last described it; a new job joins the next round for newcomers, which starts at
     most ``first_poll_delay`` after the first of them registered. The jobs described in one
-    round form a group (one due time). A round describes the jobs that are due; when its last
+    call form a group (one due time). A round describes the jobs that are due; when its last
     call has room for more ids, it takes whole groups due soonest (within half their interval)
     at no extra API cost. So groups only merge, never split, the jobs' phases converge, and a
     steady state costs at most ceil(jobs / 100) calls per interval. A job that asks for a short
@@ -378,7 +378,7 @@ class AsyncJobStatusPoller:
         return ids
 
     async def _round(self, client: Any) -> None:
-        started = self._clock()  # every job of the round is next due one interval after its start
+        started = self._clock()
         if self._newcomers_due is not None and self._newcomers_due <= started + DUE_SLACK:
             self._newcomers_due = None
         for chunk in chunked(self._round_ids(started), DESCRIBE_JOBS_CHUNK):
@@ -386,8 +386,12 @@ class AsyncJobStatusPoller:
             if not asked:
                 continue
             self.describe_calls += 1
+            # Each call's jobs are next due one interval after that call, not after the round's
+            # start: a round of many calls may take seconds, and a job late in a slow round
+            # would otherwise be described again less than an interval later.
+            sent = self._clock()
             found = await self.hook.async_describe_jobs(client, asked)
-            self._deliver(asked, found, started)
+            self._deliver(asked, found, sent)
         self.rounds += 1
 
     def _deliver(self, asked: list[str], found: JobDescriptions, now: float) -> None:

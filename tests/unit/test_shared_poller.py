@@ -249,6 +249,48 @@ def test_a_group_with_room_takes_no_part_of_the_next_group():
     assert steady_calls <= 2 * 8 + 2, "two groups: two calls per interval"
 
 
+def test_a_slow_round_never_brings_a_jobs_next_description_forward():
+    """Each call's jobs count their interval from that call: a job late in a slow round waits a
+    whole interval too (the benchmark saw 3.5 s gaps at a 5 s interval when rounds took 2.5 s)."""
+
+    interval = 0.3
+
+    class SlowHook(FakeHook):
+        def __init__(self) -> None:
+            super().__init__()
+            self.described: dict[str, list[float]] = {}
+            self.slow = True
+
+        async def async_describe_jobs(self, client: Any, job_ids: Any) -> dict[str, dict[str, Any]]:
+            now = asyncio.get_running_loop().time()
+            for job_id in job_ids:
+                self.described.setdefault(job_id, []).append(now)
+            await asyncio.sleep(0.06 if self.slow else 0.0)  # the first rounds are slow, later fast
+            return await super().async_describe_jobs(client, job_ids)
+
+    async def scenario() -> list[float]:
+        hook = SlowHook()
+        for i in range(300):
+            hook.set(f"job-{i}", "RUNNING")
+        poller = AsyncJobStatusPoller(KEY, hook, first_poll_delay=0)
+        watches = [poller.register(f"job-{i}", interval) for i in range(300)]
+        await asyncio.sleep(2 * interval)
+        hook.slow = False
+        await asyncio.sleep(3 * interval)
+        for watch in watches:
+            poller.unregister(watch)
+        await poller.wait_closed()
+        return [
+            later - earlier
+            for times in hook.described.values()
+            for earlier, later in itertools.pairwise(times)
+        ]
+
+    gaps = asyncio.run(scenario())
+    assert len(gaps) >= 300 * 3
+    assert min(gaps) >= interval - poller_module.DUE_SLACK - 0.01
+
+
 def test_two_waiters_of_one_job_share_its_id_and_both_hear_of_it():
     async def scenario() -> list[list[str]]:
         hook = FakeHook()
