@@ -82,8 +82,12 @@ class EmulatorServer:
 
     @property
     def endpoint_url(self) -> str:
-        """Return the URL clients use, e.g. ``http://127.0.0.1:5000``."""
-        return f"http://{self.host}:{self.port}"
+        """Return the URL clients on this machine use, e.g. ``http://127.0.0.1:5000``.
+
+        A server listening on every address (``0.0.0.0``) is reached through loopback.
+        """
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def airflow_connection(self) -> str:
