@@ -94,6 +94,7 @@ class EtlStack:
     :param password: its password (also in ``home/simple_auth_manager_passwords.json.generated``)
     :param api_server_log: the api-server's stdout and stderr
     :param process: the api-server process, leader of its own process group
+    :param timings: seconds taken by ``dags_test`` and by the api-server to answer and log in
     """
 
     base_url: str
@@ -105,6 +106,7 @@ class EtlStack:
     password: str
     api_server_log: Path
     process: subprocess.Popen[bytes] = field(repr=False)
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def dag_id(self) -> str:
@@ -128,8 +130,10 @@ class EtlStack:
     def check_running(self) -> None:
         """Raise StackError with the log's tail if the api-server has exited."""
         if not self.running():
-            code = self.process.returncode
-            raise StackError(f"the api-server exited with code {code}; its log ends with:\n{self.tail()}")
+            raise StackError(
+                f"the api-server exited with code {self.process.returncode}; "
+                f"its log ({self.api_server_log}) ends with:\n{self.tail()}"
+            )
 
     def stop(self) -> None:
         """Close the REST client and end the api-server's whole process group."""
@@ -236,7 +240,9 @@ def start_etl_stack(emulator_connection: str, home: Path, log_dir: Path) -> EtlS
     port = free_port()
     env = stack_env(home, emulator_connection, port)
     password = write_admin_password(home)
+    started = time.monotonic()
     dag_run = run_etl_dag(home, env)
+    dags_test_seconds = time.monotonic() - started
 
     base_url = f"http://127.0.0.1:{port}"
     log_path = log_dir / "api-server.log"
@@ -251,7 +257,9 @@ def start_etl_stack(emulator_connection: str, home: Path, log_dir: Path) -> EtlS
         password=password,
         api_server_log=log_path,
         process=process,
+        timings={"dags_test": round(dags_test_seconds, 1)},
     )
+    started = time.monotonic()
     try:
         try:
             wait_for(
@@ -261,9 +269,12 @@ def start_etl_stack(emulator_connection: str, home: Path, log_dir: Path) -> EtlS
                 stack.check_running,
             )
         except StackError as error:
+            if not stack.running():  # check_running's message already carries the log's tail
+                raise
             raise StackError(f"{error}\napi-server log ({log_path}) ends with:\n{stack.tail()}") from None
         token = admin_token(base_url, ADMIN_USERNAME, password)
         stack.api.headers["Authorization"] = f"Bearer {token}"
+        stack.timings["api_server"] = round(time.monotonic() - started, 1)
     except BaseException:
         stack.stop()
         raise
