@@ -23,6 +23,16 @@ def test_anonymous_rest_calls_are_refused(etl_stack: EtlStack) -> None:
     assert etl_stack.api.get("/api/v2/dags").status_code == 200
 
 
+def test_the_api_server_resolves_the_runs_operator_links(etl_stack: EtlStack) -> None:
+    # airflow dags test wrote the serialized DAG to the database, which is what the links need.
+    run_id = quote(etl_stack.run_id, safe="")
+    response = etl_stack.api.get(
+        f"/api/v2/dags/{etl_stack.dag_id}/dagRuns/{run_id}/taskInstances/extract/links"
+    )
+    assert response.status_code == 200, response.text
+    assert isinstance(response.json()["extra_links"], dict)
+
+
 def test_the_ui_shows_the_dag_and_its_successful_run(browser: Page, etl_stack: EtlStack) -> None:
     # Imported here: without Playwright the browser fixture skips (or fails in CI) instead.
     from playwright.sync_api import expect
