@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from asgiref.sync import sync_to_async
 
+from airflow_batch_plugin.hooks.pacing import hook_bucket
 from airflow_batch_plugin.hooks.retry import (
     AmbiguousWriteError,
     async_call_with_retries,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from botocore.config import Config
     from mypy_boto3_batch import BatchClient
 
+    from airflow_batch_plugin.hooks.pacing import TokenBucket
     from airflow_batch_plugin.specs.job_definition import JobDefinitionSpec
 
 #: DescribeJobs accepts at most this many job ids per call.
@@ -159,7 +161,7 @@ class BatchHook(AwsBaseHook):
         for _ in range(MAX_AMBIGUOUS_SUBMITS):
             try:
                 response = call_with_retries(
-                    lambda: self.client.submit_job(**request), description=description, repeatable=False
+                    lambda: self._send_submit_job(request), description=description, repeatable=False
                 )
             except AmbiguousWriteError:
                 existing = self.find_jobs(
@@ -175,6 +177,17 @@ class BatchHook(AwsBaseHook):
                 continue
             return {key: response[key] for key in ("jobId", "jobArn", "jobName")}
         raise AmbiguousWriteError(f"{description}: {MAX_AMBIGUOUS_SUBMITS} submissions were lost in transit")
+
+    @cached_property
+    def submit_job_bucket(self) -> TokenBucket | None:
+        """The process's SubmitJob pacing bucket for this hook's account or endpoint and region."""
+        return hook_bucket(self, "SubmitJob", "batch")
+
+    def _send_submit_job(self, request: Mapping[str, Any]) -> Any:
+        """Send one SubmitJob, paced (every attempt, retries included, takes a token)."""
+        if self.submit_job_bucket is not None:
+            self.submit_job_bucket.acquire()
+        return self.client.submit_job(**request)
 
     def describe_jobs(self, job_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Describe jobs by id, one DescribeJobs call per 100 ids; unknown ids are left out."""

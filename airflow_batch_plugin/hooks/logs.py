@@ -8,11 +8,13 @@ serves live streaming (sync waits) and a full read on completion (deferred tasks
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from botocore.exceptions import ClientError
 
+from airflow_batch_plugin.hooks.pacing import hook_bucket
 from airflow_batch_plugin.hooks.retry import call_with_retries, client_config
 
 if TYPE_CHECKING:
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
 
     from botocore.config import Config
     from mypy_boto3_logs import CloudWatchLogsClient
+
+    from airflow_batch_plugin.hooks.pacing import TokenBucket
 
 #: A page this full may not be the last one: GetLogEvents stops at 10,000 events or 1 MB.
 FULL_PAGE_EVENTS = 10_000
@@ -52,6 +56,17 @@ class CloudWatchLogsHook(AwsBaseHook):
         """The boto3 CloudWatch Logs client of this hook's connection (cached)."""
         return cast("CloudWatchLogsClient", self.conn)
 
+    @cached_property
+    def read_bucket(self) -> TokenBucket | None:
+        """The process's GetLogEvents pacing bucket for this hook's account or endpoint and region."""
+        return hook_bucket(self, "GetLogEvents", "logs")
+
+    def _get_log_events(self, request: dict[str, Any]) -> Any:
+        """Send one GetLogEvents, paced (every attempt, retries included, takes a token)."""
+        if self.read_bucket is not None:
+            self.read_bucket.acquire()
+        return self.client.get_log_events(**request)
+
     def get_log_events_page(
         self, group: str, stream: str, next_token: str | None, limit: int | None = None
     ) -> dict[str, Any] | None:
@@ -63,7 +78,7 @@ class CloudWatchLogsHook(AwsBaseHook):
             request["limit"] = limit
         try:
             page = call_with_retries(
-                lambda: self.client.get_log_events(**request), description=f"GetLogEvents {stream}"
+                lambda: self._get_log_events(request), description=f"GetLogEvents {stream}"
             )
             return dict(page)
         except ClientError as error:
@@ -81,7 +96,7 @@ class CloudWatchLogsHook(AwsBaseHook):
         }
         try:
             page = call_with_retries(
-                lambda: self.client.get_log_events(**request), description=f"GetLogEvents {stream} (tail)"
+                lambda: self._get_log_events(request), description=f"GetLogEvents {stream} (tail)"
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
