@@ -1,0 +1,357 @@
+"""The fault proxy: its rule syntax, how it names actions, and what boto3 sees of each fault.
+
+The proxy runs in front of a tiny stub of AWS (answers SubmitJob and GetLogEvents and counts what
+reached it), so these tests need no emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import urllib.request
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from aiohttp import web
+from botocore.config import Config
+from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
+
+from airflow_batch_plugin.emulator.fault_rules import (
+    Action,
+    FaultRule,
+    check_rates,
+    error_answer,
+    identify,
+    parse_rules,
+    plan_for,
+)
+from airflow_batch_plugin.emulator.faults import FaultProxy, format_counts, main
+from airflow_batch_plugin.hooks.retry import classify_fault
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+NO_RETRIES = Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=10)
+SUBMIT = {"jobName": "j", "jobQueue": "q", "jobDefinition": "d"}
+LOG_STREAM = {"logGroupName": "/aws/batch/job", "logStreamName": "s"}
+
+
+class StubAws:
+    """A loopback HTTP server answering SubmitJob and GetLogEvents like AWS; counts what it got."""
+
+    def __init__(self) -> None:
+        self.received: list[str] = []
+        self.url = ""
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> StubAws:
+        self._thread.start()
+        assert self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None)
+        self._loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        self._loop.run_until_complete(site.start())
+        self.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        self._ready.set()
+        self._loop.run_forever()
+        self._loop.run_until_complete(runner.cleanup())
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        await request.read()
+        target = request.headers.get("X-Amz-Target", "")
+        if target.endswith("GetLogEvents"):
+            self.received.append("GetLogEvents")
+            body = {"events": [{"timestamp": 1, "message": "hi"}], "nextForwardToken": "f/1"}
+            return web.json_response(body, content_type="application/x-amz-json-1.1")
+        self.received.append(request.path)
+        if "/s3/aws4_request" in request.headers.get("Authorization", ""):
+            listing = "<ListAllMyBucketsResult><Buckets></Buckets></ListAllMyBucketsResult>"
+            return web.Response(text=listing, content_type="application/xml")
+        return web.json_response({"jobId": "id-1", "jobArn": "arn:aws:batch:job/id-1", "jobName": "j"})
+
+
+@pytest.fixture
+def stub() -> Iterator[StubAws]:
+    with StubAws() as server:
+        yield server
+
+
+def client(service: str, proxy: FaultProxy) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=proxy.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=NO_RETRIES,
+    )
+
+
+# -- the rule syntax -----------------------------------------------------------------------------------
+
+
+def test_a_spec_parses_into_rules():
+    rules = parse_rules(
+        "SubmitJob:throttle=0.3, *:transient=0.05,logs:GetLogEvents:reset@after=0.1,x:limit=50"
+    )
+    assert rules == [
+        FaultRule("SubmitJob", "throttle", 0.3),
+        FaultRule("*", "transient", 0.05),
+        FaultRule("logs:GetLogEvents", "reset", 0.1, after=True),
+        FaultRule("x", "limit", 50.0),
+    ]
+    assert rules[2].label == "reset@after"
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("SubmitJob=0.3", "expected TARGET:KIND=VALUE"),
+        ("SubmitJob:throttle", "expected TARGET:KIND=VALUE"),
+        ("SubmitJob:explode=0.1", "kind must be one of"),
+        ("SubmitJob:throttle@after=0.1", "take @after"),
+        ("SubmitJob:reset@later=0.1", "take @after"),
+        ("SubmitJob:throttle=lots", "is not a number"),
+        ("SubmitJob:throttle=1.5", "between 0 and 1"),
+        ("SubmitJob:limit=0", "positive number of calls"),
+    ],
+)
+def test_bad_specs_are_refused_with_the_rule_named(spec, message):
+    with pytest.raises(ValueError, match=message):
+        parse_rules(spec)
+
+
+def test_the_most_specific_rule_wins_and_kinds_add_up():
+    rules = parse_rules(
+        "*:throttle=0.3,SubmitJob:throttle=0.5,*:transient=0.05,batch:*:slow=0.1,s3:*:500=0.2"
+    )
+    submit, _ = plan_for(Action("batch", "SubmitJob"), rules)
+    assert dict(submit) == {"throttle": 0.5, "transient": 0.05, "slow": 0.1}
+    describe, _ = plan_for(Action("batch", "DescribeJobs"), rules)
+    assert dict(describe) == {"throttle": 0.3, "transient": 0.05, "slow": 0.1}
+    logs, _ = plan_for(Action("logs", "GetLogEvents"), rules)
+    assert dict(logs) == {"throttle": 0.3, "transient": 0.05}
+    assert plan_for(Action("s3", ""), rules) == ([("500", 0.2)], None)
+    assert plan_for(Action("iam", "GetRole"), rules) == ([], None), "* covers Batch and Logs only"
+
+
+def test_rates_adding_up_to_more_than_one_are_refused():
+    with pytest.raises(ValueError, match="add up to more than 1"):
+        check_rates(parse_rules("*:throttle=0.6,SubmitJob:500=0.5"))
+    check_rates(parse_rules("*:throttle=0.6,*:transient=0.4"))
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "body", "action"),
+    [
+        ("POST", "/v1/submitjob", {"Authorization": "AWS4-HMAC-SHA256 Credential=k/d/r/batch/aws4_request"},
+         b"", Action("batch", "SubmitJob")),
+        ("POST", "/v1/describejobs", {}, b"", Action("batch", "DescribeJobs")),
+        ("POST", "/", {"X-Amz-Target": "Logs_20140328.GetLogEvents"}, b"", Action("logs", "GetLogEvents")),
+        ("POST", "/", {"Authorization": "Credential=k/d/r/iam/aws4_request"}, b"Action=GetRole&Version=1",
+         Action("iam", "GetRole")),
+        ("GET", "/bucket/key", {"Authorization": "Credential=k/d/r/s3/aws4_request"}, b"", Action("s3", "")),
+        ("GET", "/", {}, b"", Action("unknown", "")),
+    ],
+)  # fmt: skip
+def test_requests_are_named_by_their_aws_action(method, path, headers, body, action):
+    assert identify(method, path, headers, body) == action
+
+
+def test_error_answers_carry_the_code_where_botocore_reads_it():
+    status, headers, body = error_answer(Action("batch", "SubmitJob"), "throttle")
+    assert (status, headers["x-amzn-ErrorType"]) == (429, "TooManyRequestsException")
+    status, headers, body = error_answer(Action("logs", "GetLogEvents"), "throttle")
+    assert (status, json.loads(body)["__type"]) == (400, "ThrottlingException")
+    assert headers["Content-Type"] == "application/x-amz-json-1.1"
+    status, _, body = error_answer(Action("s3", ""), "throttle")
+    assert status == 503
+    assert b"<Code>SlowDown</Code>" in body
+
+
+# -- what boto3 sees --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "code", "status", "fault"),
+    [
+        ("throttle", "TooManyRequestsException", 429, "throttle"),
+        ("500", "ServerException", 500, "transient"),
+        ("503", "ServiceUnavailableException", 503, "transient"),
+        ("500@after", "ServerException", 500, "transient"),
+        ("503@after", "ServiceUnavailableException", 503, "transient"),
+    ],
+)
+def test_batch_error_faults_reach_boto3_as_aws_errors(stub, kind, code, status, fault):
+    with FaultProxy(stub.url, f"SubmitJob:{kind}=1") as proxy:
+        batch = client("batch", proxy)
+        with pytest.raises(ClientError) as raised:
+            batch.submit_job(**SUBMIT)
+        counts = proxy.snapshot()["batch:SubmitJob"]
+    assert raised.value.response["Error"]["Code"] == code
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
+    assert classify_fault(raised.value) == fault
+    if code == "ServerException":
+        assert isinstance(raised.value, batch.exceptions.ServerException)
+    forwarded = 1 if kind.endswith("@after") else 0
+    assert stub.received == ["/v1/submitjob"] * forwarded
+    assert (counts.requests, counts.forwarded, counts.succeeded, counts.faults) == (
+        1,
+        forwarded,
+        forwarded,
+        {kind: 1},
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "exception"),
+    [
+        ("throttle", "ThrottlingException"),
+        ("500", "InternalServerException"),
+        ("503", "ServiceUnavailableException"),
+    ],
+)
+def test_logs_error_faults_reach_boto3_as_modeled_exceptions(stub, kind, exception):
+    with FaultProxy(stub.url, f"GetLogEvents:{kind}=1") as proxy:
+        logs = client("logs", proxy)
+        with pytest.raises(getattr(logs.exceptions, exception)) as raised:
+            logs.get_log_events(**LOG_STREAM)
+    assert classify_fault(raised.value) == ("throttle" if kind == "throttle" else "transient")
+
+
+@pytest.mark.parametrize("kind", ["reset", "reset@after"])
+def test_a_reset_is_a_connection_closed_error(stub, kind):
+    with FaultProxy(stub.url, f"SubmitJob:{kind}=1") as proxy:
+        with pytest.raises(ConnectionClosedError) as raised:
+            client("batch", proxy).submit_job(**SUBMIT)
+        assert proxy.snapshot()["batch:SubmitJob"].faults == {kind: 1}
+    assert classify_fault(raised.value) == "transient"
+    assert stub.received == (["/v1/submitjob"] if kind == "reset@after" else [])
+
+
+def test_a_reset_reaches_aiobotocore_as_a_transient_fault(stub):
+    from aiobotocore.session import get_session
+
+    async def describe() -> None:
+        async with get_session().create_client(
+            "batch",
+            endpoint_url=proxy.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=NO_RETRIES,
+        ) as batch:
+            await batch.describe_jobs(jobs=["a"])
+
+    with (
+        FaultProxy(stub.url, "DescribeJobs:reset=1") as proxy,
+        pytest.raises((ConnectionClosedError, EndpointConnectionError)) as raised,
+    ):
+        asyncio.run(describe())
+    assert classify_fault(raised.value) == "transient"
+
+
+def test_a_slow_answer_comes_late_and_intact(stub):
+    with FaultProxy(stub.url, "GetLogEvents:slow=1", slow_seconds=0.5) as proxy:
+        started = time.monotonic()
+        page = client("logs", proxy).get_log_events(**LOG_STREAM)
+        took = time.monotonic() - started
+        counts = proxy.snapshot()["logs:GetLogEvents"]
+    assert took >= 0.5
+    assert page["events"][0]["message"] == "hi"
+    assert (counts.forwarded, counts.succeeded, counts.faults) == (1, 1, {"slow": 1})
+
+
+def test_unconfigured_services_pass_through(stub):
+    with FaultProxy(stub.url, "*:throttle=1") as proxy:
+        s3 = client("s3", proxy)
+        assert s3.list_buckets()["Buckets"] == []
+        assert proxy.snapshot()["s3:*"].faults == {}
+    assert stub.received == ["/"]
+
+
+# -- counts and seeds -------------------------------------------------------------------------------------
+
+
+def outcomes(proxy: FaultProxy, calls: int) -> list[str]:
+    batch = client("batch", proxy)
+    seen = []
+    for _ in range(calls):
+        try:
+            batch.submit_job(**SUBMIT)
+            seen.append("ok")
+        except ClientError as error:
+            seen.append(error.response["Error"]["Code"])
+        except ConnectionClosedError:
+            seen.append("reset")
+    return seen
+
+
+def test_counts_match_what_the_client_and_the_upstream_saw(stub):
+    with FaultProxy(stub.url, "SubmitJob:throttle=0.3,SubmitJob:transient=0.1", seed=7) as proxy:
+        seen = outcomes(proxy, 200)
+        counts = proxy.snapshot()["batch:SubmitJob"]
+        totals = proxy.totals()
+    throttled = seen.count("TooManyRequestsException")
+    assert counts.requests == 200
+    assert counts.faults["throttle"] == throttled
+    assert 40 <= throttled <= 80
+    assert sum(counts.faults.values()) == 200 - seen.count("ok")
+    assert counts.forwarded == counts.succeeded == seen.count("ok") == len(stub.received)
+    assert set(counts.faults) == {"throttle", "500", "503", "reset"}
+    assert totals.requests == 200
+
+
+def test_the_same_seed_gives_the_same_faults(stub):
+    with FaultProxy(stub.url, "SubmitJob:throttle=0.3,SubmitJob:transient=0.2", seed=3) as proxy:
+        first = outcomes(proxy, 40)
+    with FaultProxy(stub.url, "SubmitJob:throttle=0.3,SubmitJob:transient=0.2", seed=3) as proxy:
+        second = outcomes(proxy, 40)
+    with FaultProxy(stub.url, "SubmitJob:throttle=0.3,SubmitJob:transient=0.2", seed=4) as proxy:
+        other = outcomes(proxy, 40)
+    assert first == second
+    assert first != other
+
+
+def test_a_rate_limit_throttles_what_exceeds_it(stub):
+    with FaultProxy(stub.url, "SubmitJob:limit=0.2") as proxy:  # one call per 5 s, burst 1
+        seen = outcomes(proxy, 4)
+        assert proxy.snapshot()["batch:SubmitJob"].faults == {"limit": 3}
+    assert seen == ["ok"] + ["TooManyRequestsException"] * 3
+
+
+def test_counts_are_served_as_json_and_can_be_reset(stub):
+    with FaultProxy(stub.url, "SubmitJob:throttle=1") as proxy:
+        outcomes(proxy, 2)
+        with urllib.request.urlopen(f"{proxy.endpoint_url}/_faults/counts") as answer:
+            served = json.load(answer)
+        assert served["batch:SubmitJob"]["faults"] == {"throttle": 2}
+        assert "batch:SubmitJob" in format_counts(proxy.snapshot())
+        request = urllib.request.Request(f"{proxy.endpoint_url}/_faults/reset", method="POST")
+        urllib.request.urlopen(request).close()
+        assert proxy.snapshot() == {}
+
+
+def test_the_proxy_listens_on_loopback_only():
+    with pytest.raises(ValueError, match="loopback only"):
+        FaultProxy("http://127.0.0.1:1", host="0.0.0.0")
+
+
+def test_the_command_line_refuses_a_bad_spec(capsys):
+    assert main(["--upstream", "http://127.0.0.1:1", "--port", "0", "--faults", "*:boom=1"]) == 2
+    assert "kind must be one of" in capsys.readouterr().err
