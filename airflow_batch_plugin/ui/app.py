@@ -31,7 +31,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from airflow_batch_plugin.ui.cache import TtlCache
-from airflow_batch_plugin.ui.charts import STATUS_COLOURS, stacked_bars
+from airflow_batch_plugin.ui.charts import RESOURCE_COLOURS, STATUS_COLOURS, stacked_bars
 from airflow_batch_plugin.ui.data import STATUSES, BatchWorld, JobRow, TaskRef
 
 if TYPE_CHECKING:
@@ -176,7 +176,7 @@ def templates() -> Environment:
     environment.filters["duration"] = format_duration
     environment.filters["quote"] = lambda value: quote(str(value), safe="")
     environment.globals["STATUSES"] = STATUSES
-    environment.globals["COLOURS"] = STATUS_COLOURS
+    environment.globals["COLOURS"] = {**RESOURCE_COLOURS, **STATUS_COLOURS}
     environment.globals["task_instance_url"] = task_instance_url
     return environment
 

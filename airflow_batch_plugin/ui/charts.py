@@ -19,6 +19,16 @@ STATUS_COLOURS = {
     "FAILED": "#cf3f3f",
 }
 
+#: Colours of compute environment and job queue statuses.
+RESOURCE_COLOURS = {
+    "VALID": "#3c9b4f",
+    "INVALID": "#cf3f3f",
+    "CREATING": "#7fb2e5",
+    "UPDATING": "#7fb2e5",
+    "DELETING": "#e8a33d",
+    "DELETED": "#8d96a6",
+}
+
 
 def stacked_bars(
     rows: Sequence[tuple[str, Mapping[str, int]]],
@@ -65,13 +75,13 @@ def stacked_bars(
             f'<text x="{x + 6:.1f}" y="{y + bar_height * 0.7:.1f}" class="chart-total">{total}</text>'
         )
     legend_y = len(rows) * (bar_height + gap) + gap
-    x = float(label_width)
+    x = 0.0
     for status in statuses:
         parts.append(
             f'<rect x="{x:.1f}" y="{legend_y}" width="12" height="12" '
             f'fill="{STATUS_COLOURS.get(status, "#999")}"></rect>'
             f'<text x="{x + 16:.1f}" y="{legend_y + 10}" class="chart-legend">{escape(status.lower())}</text>'
         )
-        x += 16 + 8 * len(status) + 14
+        x += 16 + 7 * len(status) + 12
     parts.append("</svg>")
     return "".join(parts)

@@ -151,3 +151,15 @@ def test_rows_from_descriptions():
         ).kind
         == "UNMANAGED"
     )
+
+
+def test_the_legend_of_every_status_fits_the_chart():
+    import re
+
+    from airflow_batch_plugin.ui.data import STATUSES
+
+    svg = stacked_bars([("q", {"RUNNING": 1})], STATUSES)
+    width = float(re.search(r'width="(\d+)"', svg).group(1))  # type: ignore[union-attr]
+    legend = [float(x) for x in re.findall(r'<text x="([\d.]+)" y="[\d.]+" class="chart-legend">', svg)]
+    assert len(legend) == len(STATUSES)
+    assert max(legend) + 7 * len("succeeded") <= width
