@@ -38,6 +38,7 @@ _EXPORTS = {
     "BatchJobTrigger": "airflow_batch_plugin.triggers.job",
     "EvaluateOnExit": "airflow_batch_plugin.specs.common",
     "RetryStrategy": "airflow_batch_plugin.specs.common",
+    "SPOT_RECLAIM_STATUS_REASON": "airflow_batch_plugin.specs.common",
     "ComputeEnvironmentSpec": "airflow_batch_plugin.specs.compute_environment",
     "Ec2Configuration": "airflow_batch_plugin.specs.compute_environment",
     "EksConfiguration": "airflow_batch_plugin.specs.compute_environment",
@@ -61,6 +62,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "SPOT_RECLAIM_STATUS_REASON",
     "BatchComputeEnvironmentSensor",
     "BatchComputeEnvironmentTrigger",
     "BatchDeleteComputeEnvironmentOperator",
@@ -134,7 +136,7 @@ if TYPE_CHECKING:
     from airflow_batch_plugin.resources import BatchResourceInUse, BatchResourceInvalid
     from airflow_batch_plugin.sensors.infrastructure import BatchComputeEnvironmentSensor, BatchJobQueueSensor
     from airflow_batch_plugin.sensors.job import BatchJobSensor
-    from airflow_batch_plugin.specs.common import EvaluateOnExit, RetryStrategy
+    from airflow_batch_plugin.specs.common import SPOT_RECLAIM_STATUS_REASON, EvaluateOnExit, RetryStrategy
     from airflow_batch_plugin.specs.compute_environment import (
         ComputeEnvironmentSpec,
         Ec2Configuration,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowException
+from airflow.providers.common.compat.sdk import AirflowException, redact
 
 from airflow_batch_plugin.hooks.logs import DEFAULT_LOG_GROUP
 
@@ -23,15 +23,24 @@ ACTIVE_STATUSES = frozenset(JOB_STATUSES) - TERMINAL_STATUSES
 STUCK_REASON_PREFIXES = ("MISCONFIGURATION:",)
 
 
+def masked(text: str) -> str:
+    """Return ``text`` with every value Airflow's secrets masker knows replaced by ``***``.
+
+    A job's log lines, status reasons and failure text are the job's own words: a secret the
+    task knows (a connection's password, a masked Variable) may be among them.
+    """
+    return str(redact(text))
+
+
 class BatchJobFailed(AirflowException):
-    """An AWS Batch job ended FAILED (or can never start); the message says why."""
+    """An AWS Batch job ended FAILED (or can never start); the message says why (secrets masked)."""
 
     def __init__(
         self, message: str, *, job_id: str, status_reason: str | None, exit_code: int | None
     ) -> None:
-        super().__init__(message)
+        super().__init__(masked(message))
         self.job_id = job_id
-        self.status_reason = status_reason
+        self.status_reason = None if status_reason is None else masked(status_reason)
         self.exit_code = exit_code
 
 
@@ -151,6 +160,13 @@ def describe_outcome(job: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def attempt_summary(attempt: Mapping[str, Any]) -> str:
+    """One attempt of a job as text: its exit code and why it ended."""
+    container = attempt.get("container", {})
+    reason = attempt.get("statusReason") or container.get("reason") or ""
+    return f"exit code {container.get('exitCode')}, {reason}".rstrip(", ")
+
+
 def failure_message(
     job: Mapping[str, Any],
     log_tail: Iterable[str] = (),
@@ -162,11 +178,7 @@ def failure_message(
     if len(attempts) > 1:
         lines.append(f"attempts: {len(attempts)}")
         for number, attempt in enumerate(attempts, start=1):
-            container = attempt.get("container", {})
-            lines.append(
-                f"  attempt {number}: exit code {container.get('exitCode')}, "
-                f"{attempt.get('statusReason') or container.get('reason') or ''}".rstrip(", ")
-            )
+            lines.append(f"  attempt {number}: {attempt_summary(attempt)}")
     tail = list(log_tail)
     if tail:
         lines.append(f"last {len(tail)} log line(s):")

@@ -3,6 +3,9 @@
 The :class:`JobMonitor` is fed job descriptions by whoever polls (the sync wait, a sensor poke,
 or a trigger's event) and turns them into task log lines; :meth:`JobMonitor.finish` returns the
 final description or raises :class:`BatchJobFailed` with the reason, exit code and log tail.
+Every attempt of a retried job is named in the log (its stream, then how it ended). What the job
+wrote, and the reasons AWS gives, pass through Airflow's secrets masker; job definitions and
+environment values are never logged.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from airflow_batch_plugin.hooks.logs import CloudWatchLogsHook, LogStreamFollowe
 from airflow_batch_plugin.job_state import (
     BatchJobFailed,
     array_progress,
+    attempt_summary,
     cannot_start_message,
     describe_outcome,
     exit_code,
@@ -23,7 +27,7 @@ from airflow_batch_plugin.job_state import (
     is_terminal,
     log_group_name,
     log_stream_name,
-    log_stream_names,
+    masked,
     runnable_too_long,
     stuck_reason,
 )
@@ -76,6 +80,7 @@ class JobMonitor:
         self._runnable_since: float | None = None
         self._followers: dict[str, LogStreamFollower] = {}
         self._streams_read: set[str] = set()
+        self._attempts_reported = 0
 
     # -- each round --------------------------------------------------------------------------
 
@@ -83,7 +88,7 @@ class JobMonitor:
         """Take one fresh description: log what changed and the new log lines; raise if stuck."""
         status = job.get("status")
         if status != self._status:
-            reason = f" ({job['statusReason']})" if job.get("statusReason") else ""
+            reason = f" ({masked(str(job['statusReason']))})" if job.get("statusReason") else ""
             self.log.info("AWS Batch job %s is %s%s", self.job_id, status, reason)
             self._status = status
         progress = array_progress(job)
@@ -92,12 +97,14 @@ class JobMonitor:
             self.log.info("Array job %s: %s", self.job_id, progress)
         if self.stream_logs and not is_terminal(job):  # finish() reads the rest once
             self._read_logs(job, to_end=False)
+        if not is_terminal(job):  # the last attempts are reported after their logs, by finish()
+            self._report_attempts(job, len(job.get("attempts", [])))
         self._check_runnable(job)
 
     def finish(self, job: Job) -> Job:
         """Read the rest of the log, then return ``job`` if it SUCCEEDED or raise BatchJobFailed."""
         self.observe_final_logs(job)
-        self.log.info("%s", describe_outcome(job))
+        self.log.info("%s", masked(describe_outcome(job)))
         if job.get("status") == "SUCCEEDED":
             return job
         raise self._failure(job)
@@ -110,6 +117,7 @@ class JobMonitor:
         """
         self._read_earlier_attempts(job)
         self._read_logs(job, to_end=True)
+        self._report_attempts(job, len(job.get("attempts", [])))
 
     # -- logs --------------------------------------------------------------------------------
 
@@ -123,28 +131,55 @@ class JobMonitor:
         if follower is None:
             for old in self._followers.values():  # a new attempt: finish the previous stream
                 self._emit(old, to_end=True)
+            attempts = len(job.get("attempts", []))
+            number = attempts if is_terminal(job) else attempts + 1  # the running one is not listed
+            self._report_attempts(job, number - 1)
             follower = LogStreamFollower(self.logs, log_group_name(job), stream)
             self._followers = {stream: follower}
             self._streams_read.add(stream)
-            self.log.info("Log stream of job %s: %s (group %s)", self.job_id, stream, follower.group)
+            self.log.info(
+                "Log stream of job %s, attempt %d: %s (group %s)", self.job_id, number, stream, follower.group
+            )
         self._emit(follower, to_end=to_end)
 
     def _read_earlier_attempts(self, job: Job) -> None:
         if self.logs is None or array_progress(job) is not None:
             return
         latest = log_stream_name(job)
-        for stream in log_stream_names(job):
-            if stream == latest or stream in self._streams_read:
-                continue
-            self._streams_read.add(stream)
-            follower = LogStreamFollower(self.logs, log_group_name(job), stream)
-            self.log.info("Log stream of an earlier attempt of job %s: %s", self.job_id, stream)
-            self._emit(follower, to_end=True)
+        for number, attempt in enumerate(job.get("attempts", []), start=1):
+            stream = attempt.get("container", {}).get("logStreamName")
+            if stream == latest:
+                return
+            if stream and stream not in self._streams_read:
+                self._streams_read.add(stream)
+                follower = LogStreamFollower(self.logs, log_group_name(job), stream)
+                self.log.info(
+                    "Log stream of job %s, attempt %d: %s (group %s)",
+                    self.job_id,
+                    number,
+                    stream,
+                    follower.group,
+                )
+                self._emit(follower, to_end=True)
+            self._report_attempts(job, number)
+
+    def _report_attempts(self, job: Job, up_to: int) -> None:
+        """Log how each attempt up to number ``up_to`` ended, once each, in order."""
+        attempts = job.get("attempts", [])
+        for number in range(self._attempts_reported + 1, min(up_to, len(attempts)) + 1):
+            attempt = attempts[number - 1]
+            follower = self._followers.get(attempt.get("container", {}).get("logStreamName") or "")
+            if follower is not None:  # its last lines first
+                self._emit(follower, to_end=True)
+            summary = masked(attempt_summary(attempt))
+            self.log.info("AWS Batch job %s attempt %d ended: %s", self.job_id, number, summary)
+            self._attempts_reported = number
 
     def _emit(self, follower: LogStreamFollower, *, to_end: bool) -> None:
         for event in follower.read_new(to_end=to_end):
-            self._tail.append(event.message)
-            self.log.info("[batch] %s", event.message)
+            message = masked(event.message)
+            self._tail.append(message)
+            self.log.info("[batch] %s", message)
 
     def read_tail(self, job: Job, lines: int) -> list[str]:
         """Read a job's whole log and keep only its last ``lines`` lines (bounded memory)."""
@@ -153,7 +188,7 @@ class JobMonitor:
             return []
         tail: deque[str] = deque(maxlen=lines)
         for event in LogStreamFollower(self.logs, log_group_name(job), stream).read_new(to_end=True):
-            tail.append(event.message)
+            tail.append(masked(event.message))
         return list(tail)
 
     # -- outcome -----------------------------------------------------------------------------
@@ -203,7 +238,7 @@ class JobMonitor:
             if child is None:
                 continue
             tail = self.read_tail(child, self._tail.maxlen or 20)
-            self.log.info("Failed child %s", describe_outcome(child))
+            self.log.info("Failed child %s", masked(describe_outcome(child)))
             for line in tail:
                 self.log.info("[batch %s] %s", child_id, line)
             result.append((child, tail))

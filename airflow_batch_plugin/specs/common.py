@@ -29,6 +29,7 @@ __all__ = [
     "JOB_DEFINITION_NAME",
     "JOB_NAME",
     "MIN_TIMEOUT_SECONDS",
+    "SPOT_RECLAIM_STATUS_REASON",
     "BatchSpec",
     "EvaluateOnExit",
     "RetryStrategy",
@@ -63,6 +64,25 @@ SECRET_SOURCE_RULE = (
 )
 #: Environment variable names AWS Batch reserves for the variables it sets itself.
 AWS_RESERVED_ENV_PREFIX = "AWS_BATCH"
+#: How environment variable names holding a secret end (``DB_PASSWORD``, ``GITHUB_TOKEN``...).
+SECRET_NAME_ENDINGS = (
+    "PASSWORD",
+    "PASSWD",
+    "PASSPHRASE",
+    "SECRET",
+    "TOKEN",
+    "API_KEY",
+    "APIKEY",
+    "SECRET_KEY",
+    "PRIVATE_KEY",
+    "SECRET_ACCESS_KEY",
+    "PWD",
+)
+#: A value that only points at a secret (a Secrets Manager or SSM ARN) holds none itself.
+_SECRET_REFERENCE = re.compile(r"arn:aws[a-z-]*:(secretsmanager|ssm):\S+")
+#: The statusReason of an attempt whose EC2 instance went away, e.g. a Spot reclaim
+#: ("Host EC2 (instance i-0123) terminated.").
+SPOT_RECLAIM_STATUS_REASON = "Host EC2*"
 #: Shortest job timeout AWS Batch accepts.
 MIN_TIMEOUT_SECONDS = 60
 #: Evaluate-on-exit glob patterns (AWS: up to 512 characters, may end with ``*``).
@@ -331,6 +351,56 @@ def check_environment(c: Checker, field: str, value: Any) -> None:
             )
 
 
+def looks_like_secret_name(name: str) -> bool:
+    """Tell whether an environment variable's name says it holds a secret (``DB_PASSWORD``, ``apiToken``).
+
+    The name (camelCase, ``-`` and ``.`` read as ``_``) must end with a word of
+    :data:`SECRET_NAME_ENDINGS`: ``PGPASSWORD``, ``GITHUB_TOKEN``, ``STRIPE_API_KEY`` do, while
+    ``DB_PASSWORD_FILE``, ``SECRET_ARN``, ``TOKEN_LIMIT`` or ``AWS_ACCESS_KEY_ID`` do not.
+    """
+    words = re.sub(r"[-.\s]+", "_", camel_to_snake(name)).upper()
+    if words.endswith("PASSWORD"):
+        return True
+    return any(words.endswith("_" + ending) or (words == ending != "PWD") for ending in SECRET_NAME_ENDINGS)
+
+
+def check_plaintext_secrets(
+    c: Checker, field: str, environment: Any, not_secrets: Any, *, where: str, instead: str
+) -> None:
+    """Refuse a value in an environment variable whose name says it is a secret.
+
+    AWS Batch stores environment values in plain text (``where`` says where, and who reads
+    them), so a secret belongs in a reference (``instead``). An empty value, a Secrets
+    Manager/SSM ARN (the code resolves it) and the names listed in ``not_secrets`` pass. The
+    value itself is never put in the message.
+    """
+    if not isinstance(environment, Mapping):
+        return
+    allowed = set(not_secrets) if isinstance(not_secrets, (list, tuple)) else set()
+    for name, value in environment.items():
+        if not isinstance(name, str) or is_unresolved(name) or name in allowed:
+            continue
+        if not looks_like_secret_name(name) or value in (None, ""):
+            continue
+        if isinstance(value, str) and _SECRET_REFERENCE.fullmatch(value):
+            continue
+        if is_unresolved(value):
+            shown: Any = value  # the template is no secret; what it renders to would be
+        else:
+            shown = f"<{len(value)} characters, not shown>" if isinstance(value, str) else "<not shown>"
+        c.fail(
+            f"{field}[{name!r}]",
+            shown,
+            f"{name!r} looks like a secret, and {where} stores environment values in plain text; "
+            f"{instead}, or list {name!r} in not_secrets if it holds no secret",
+        )
+
+
+def check_not_secrets(c: Checker, field: str, value: Any) -> None:
+    """Check the ``not_secrets`` list: names of variables that look like secrets but hold none."""
+    check_str_list(c, field, value)
+
+
 def check_str_list(c: Checker, field: str, value: Any, *, allow_empty_items: bool = True) -> None:
     """Check a normalized list of strings."""
     if not isinstance(value, list):
@@ -505,6 +575,33 @@ class RetryStrategy(BatchSpec):
         if isinstance(value, Mapping):
             return cls(**{camel_to_snake(str(k)): v for k, v in value.items()})
         return cls(attempts=value)
+
+    @classmethod
+    def spot_reclaim(cls, attempts: int = 3, *, retry_exit_codes: Sequence[str | int] = ()) -> RetryStrategy:
+        """Retry an attempt lost with its EC2 instance (a Spot reclaim); fail on the job's own errors.
+
+        The rules, in order (the first that matches decides):
+
+        1. ``RETRY`` when the status reason matches ``Host EC2*`` (AWS's reason when the instance
+           of the attempt went away: ``Host EC2 (instance i-...) terminated.``);
+        2. ``RETRY`` on each of ``retry_exit_codes`` (at most 2: AWS allows 5 rules);
+        3. ``EXIT`` on any exit code: the job's own error is not retried;
+        4. ``EXIT`` on any reason, the catch-all AWS documents (without it, a failure that no
+           rule matches is retried).
+
+        Rule 3 makes an application error exit even where a missing container reason does not
+        match ``*`` (as in the local emulator).
+
+        :param attempts: attempts in all, 1 to 10 (3: two reclaims survived).
+        :param retry_exit_codes: exit codes (or ``"14*"`` globs) of the job's own that are worth
+            another attempt, e.g. a transient download error.
+        """
+        rules: list[EvaluateOnExit | Mapping[str, Any]] = [
+            {"action": "RETRY", "on_status_reason": SPOT_RECLAIM_STATUS_REASON}
+        ]
+        rules += [{"action": "RETRY", "on_exit_code": code} for code in retry_exit_codes]
+        rules += [{"action": "EXIT", "on_exit_code": "*"}, {"action": "EXIT", "on_reason": "*"}]
+        return cls(attempts=attempts, evaluate_on_exit=rules)
 
     def _normalize(self, c: Checker) -> None:
         self._replace_field("attempts", to_int(self.attempts))

@@ -19,6 +19,8 @@ from airflow_batch_plugin.specs.common import (
     check_choice,
     check_environment,
     check_non_empty,
+    check_not_secrets,
+    check_plaintext_secrets,
     check_role_arn,
     check_secret_map,
     check_str_list,
@@ -539,9 +541,12 @@ class ContainerSpec(BatchSpec):
     :param memory: memory hard limit in MiB.
     :param gpus: physical GPUs to reserve (EC2 only).
     :param command: the command, a list of strings (``Ref::name`` placeholders take parameters).
-    :param environment: environment variables; names must not start with ``AWS_BATCH``.
+    :param environment: environment variables; names must not start with ``AWS_BATCH``. A
+        name that says it holds a secret (``DB_PASSWORD``, ``API_TOKEN``...) is refused with a
+        value: the job definition would show it in plain text; use ``secrets`` instead.
     :param secrets: environment variables read from secrets: name -> Secrets Manager ARN, SSM
         parameter ARN, or SSM parameter name.
+    :param not_secrets: names in ``environment`` that look like secrets but hold none.
     :param volumes: volumes (:class:`Volume` or dicts).
     :param mount_points: mount points (:class:`MountPoint` or dicts); each names a volume above.
     :param job_role_arn: IAM role the job's code runs as.
@@ -567,6 +572,7 @@ class ContainerSpec(BatchSpec):
     command: Sequence[str] | None = None
     environment: Mapping[str, str] | None = None
     secrets: Mapping[str, str] | None = None
+    not_secrets: Sequence[str] | None = None
     volumes: Sequence[Volume | Mapping[str, Any]] | None = None
     mount_points: Sequence[MountPoint | Mapping[str, Any]] | None = None
     job_role_arn: str | None = None
@@ -595,6 +601,7 @@ class ContainerSpec(BatchSpec):
             "environment", normalize_str_map(c, "environment", self.environment, allow_pairs=True)
         )
         self._replace_field("secrets", normalize_str_map(c, "secrets", self.secrets))
+        self._replace_field("not_secrets", normalize_str_list(c, "not_secrets", self.not_secrets))
         self._replace_field("volumes", coerce_spec_list(c, "volumes", self.volumes, Volume))
         self._replace_field(
             "mount_points", coerce_spec_list(c, "mount_points", self.mount_points, MountPoint)
@@ -620,6 +627,16 @@ class ContainerSpec(BatchSpec):
         self._check_resources(c, context)
         check_str_list(c, "command", self.command)
         check_environment(c, "environment", self.environment)
+        check_not_secrets(c, "not_secrets", self.not_secrets)
+        check_plaintext_secrets(
+            c,
+            "environment",
+            self.environment,
+            self.not_secrets,
+            where="the job definition (shown to anyone who may call DescribeJobDefinitions)",
+            instead="pass it by reference: secrets={name: 'arn:aws:secretsmanager:...'} "
+            "(a Secrets Manager secret or an SSM parameter)",
+        )
         check_secret_map(c, "secrets", self.secrets)
         self._check_volumes(c, context)
         check_role_arn(c, "job_role_arn", self.job_role_arn)

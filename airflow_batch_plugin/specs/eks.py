@@ -14,6 +14,8 @@ from airflow_batch_plugin.specs.common import (
     check_choice,
     check_environment,
     check_non_empty,
+    check_not_secrets,
+    check_plaintext_secrets,
     check_str_list,
     coerce_spec,
     coerce_spec_list,
@@ -215,7 +217,9 @@ class EksContainer(BatchSpec):
     :param name: unique in the pod (AWS names an unnamed container ``Default``).
     :param command: the entrypoint, a list of strings.
     :param args: arguments to the entrypoint.
-    :param env: environment variables; names must not start with ``AWS_BATCH``.
+    :param env: environment variables; names must not start with ``AWS_BATCH``, and a name that
+        says it holds a secret (``DB_PASSWORD``...) is refused with a value.
+    :param not_secrets: names in ``env`` that look like secrets but hold none.
     :param limits: resource limits.
     :param requests: resource requests (AWS copies limits here when omitted).
     :param volume_mounts: :class:`EksVolumeMount` list (or dicts), each naming a pod volume.
@@ -229,6 +233,7 @@ class EksContainer(BatchSpec):
     command: Sequence[str] | None = None
     args: Sequence[str] | None = None
     env: Mapping[str, str] | None = None
+    not_secrets: Sequence[str] | None = None
     limits: Mapping[str, str | int | float] | None = None
     requests: Mapping[str, str | int | float] | None = None
     volume_mounts: Sequence[EksVolumeMount | Mapping[str, Any]] | None = None
@@ -239,6 +244,7 @@ class EksContainer(BatchSpec):
         self._replace_field("command", normalize_str_list(c, "command", self.command))
         self._replace_field("args", normalize_str_list(c, "args", self.args))
         self._replace_field("env", normalize_str_map(c, "env", self.env, allow_pairs=True))
+        self._replace_field("not_secrets", normalize_str_list(c, "not_secrets", self.not_secrets))
         self._replace_field("limits", _normalize_resources(c, "limits", self.limits))
         self._replace_field("requests", _normalize_resources(c, "requests", self.requests))
         self._replace_field(
@@ -258,6 +264,15 @@ class EksContainer(BatchSpec):
         check_str_list(c, "command", self.command)
         check_str_list(c, "args", self.args)
         check_environment(c, "env", self.env)
+        check_not_secrets(c, "not_secrets", self.not_secrets)
+        check_plaintext_secrets(
+            c,
+            "env",
+            self.env,
+            self.not_secrets,
+            where="the job definition (shown to anyone who may call DescribeJobDefinitions)",
+            instead="mount a Kubernetes secret instead: a pod volume with secret={'secret_name': ...}",
+        )
         check_choice(c, "image_pull_policy", self.image_pull_policy, IMAGE_PULL_POLICIES)
         for name in ("limits", "requests"):
             self._check_resource_map(c, name, getattr(self, name))

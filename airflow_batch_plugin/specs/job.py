@@ -18,6 +18,8 @@ from airflow_batch_plugin.specs.common import (
     check_choice,
     check_environment,
     check_non_empty,
+    check_not_secrets,
+    check_plaintext_secrets,
     check_str_list,
     check_str_map,
     check_timeout,
@@ -117,7 +119,9 @@ class ContainerOverrides(BatchSpec):
     """Change the job definition's container for this one job.
 
     :param command: the command, replacing the definition's; no empty strings.
-    :param environment: variables to add or override; names must not start with ``AWS_BATCH``.
+    :param environment: variables to add or override; names must not start with ``AWS_BATCH``,
+        and a name that says it holds a secret (``DB_PASSWORD``...) is refused with a value.
+    :param not_secrets: names in ``environment`` that look like secrets but hold none.
     :param vcpus: vCPUs (becomes a VCPU resource requirement).
     :param memory: memory in MiB, at least 4 (becomes a MEMORY resource requirement).
     :param gpus: GPUs (becomes a GPU resource requirement).
@@ -130,6 +134,7 @@ class ContainerOverrides(BatchSpec):
     memory: int | str | None = None
     gpus: int | str | None = None
     instance_type: str | None = None
+    not_secrets: Sequence[str] | None = None
 
     def _normalize(self, c: Checker) -> None:
         self._replace_field("command", normalize_str_list(c, "command", self.command))
@@ -139,10 +144,21 @@ class ContainerOverrides(BatchSpec):
         self._replace_field("vcpus", to_number(self.vcpus))
         self._replace_field("memory", to_int(self.memory))
         self._replace_field("gpus", to_int(self.gpus))
+        self._replace_field("not_secrets", normalize_str_list(c, "not_secrets", self.not_secrets))
 
     def _check(self, c: Checker, context: SpecContext) -> None:
         check_str_list(c, "command", self.command, allow_empty_items=False)
         check_environment(c, "environment", self.environment)
+        check_not_secrets(c, "not_secrets", self.not_secrets)
+        check_plaintext_secrets(
+            c,
+            "environment",
+            self.environment,
+            self.not_secrets,
+            where="the job (shown to anyone who may call DescribeJobs)",
+            instead="give it to the job definition by reference: secrets={name: "
+            "'arn:aws:secretsmanager:...'} (a Secrets Manager secret or an SSM parameter)",
+        )
         vcpus = self.vcpus
         if vcpus is not None and not is_unresolved(vcpus):
             c.check(is_number(vcpus) and float(vcpus) > 0, "vcpus", vcpus, "must be a positive number")
