@@ -14,9 +14,16 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.providers.common.compat.sdk import AirflowException, ResumableJobMixin, conf
 from airflow.sdk.exceptions import TaskDeferralTimeout
 
-from airflow_batch_plugin.hooks.batch import BatchHook
+from airflow_batch_plugin.hooks.batch import SUBMIT_TOKEN_TAG, BatchHook
 from airflow_batch_plugin.hooks.logs import CloudWatchLogsHook
-from airflow_batch_plugin.identity import task_instance_label, task_instance_tags
+from airflow_batch_plugin.identity import (
+    DAG_TAG,
+    MAP_INDEX_TAG,
+    RUN_TAG,
+    TASK_TAG,
+    task_instance_label,
+    task_instance_tags,
+)
 from airflow_batch_plugin.job_state import ACTIVE_STATUSES, is_terminal, log_stream_name, log_stream_names
 from airflow_batch_plugin.links import (
     JOB_LINKS,
@@ -29,6 +36,7 @@ from airflow_batch_plugin.monitor import JobMonitor
 from airflow_batch_plugin.poller import JobStatusPoller
 from airflow_batch_plugin.specs.job import ContainerOverrides, JobDependency, JobSubmissionSpec
 from airflow_batch_plugin.specs.job_definition import JobDefinitionSpec
+from airflow_batch_plugin.specs.validation import Problem, SpecValidationError, is_unresolved
 from airflow_batch_plugin.templating import render_spec
 from airflow_batch_plugin.triggers.job import BatchJobTrigger
 
@@ -40,11 +48,141 @@ if TYPE_CHECKING:
     from airflow_batch_plugin.specs.common import RetryStrategy
 
 
+#: Tags the operator and its hook add to every job: who submitted it, and the submit token.
+ADDED_TAGS = (DAG_TAG, RUN_TAG, TASK_TAG, MAP_INDEX_TAG, SUBMIT_TOKEN_TAG)
+#: AWS's limit on a job's tags.
+MAX_JOB_TAGS = 50
+#: Stands in for the hook's submit token (32 hex digits) while the request is checked.
+_TOKEN_PLACEHOLDER = "0" * 32
+
+
+def _check_own_tags(tags: Any) -> None:
+    """Refuse more tags than leave room for the ones the operator adds (AWS allows 50 in all)."""
+    if tags is None or is_unresolved(tags) or not hasattr(tags, "keys"):
+        return
+    own = [key for key in tags if key not in ADDED_TAGS]
+    room = MAX_JOB_TAGS - len(ADDED_TAGS)
+    if len(own) > room:
+        problem = Problem(
+            "tags",
+            f"<{len(own)} tags>",
+            f"at most {room} of your own: AWS allows {MAX_JOB_TAGS} tags a job and the operator "
+            f"adds {len(ADDED_TAGS)} ({', '.join(ADDED_TAGS)})",
+        )
+        raise SpecValidationError("BatchSubmitJobOperator", [problem])
+
+
+def _shown(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def target_problems(
+    hook: BatchHook, submission: JobSubmissionSpec, definition: JobDefinitionSpec | None
+) -> list[Problem]:
+    """Check with reads only what SubmitJob would refuse: the queue, the definition, the dependencies.
+
+    The queue must exist and be ENABLED; a fair-share queue (one with a scheduling policy) needs a
+    share identifier and a scheduling priority, a FIFO queue takes no share identifier. A
+    definition named (not given as a spec, which the operator registers itself) must have an
+    ACTIVE revision. Jobs named in ``depends_on`` must exist.
+    """
+    problems: list[Problem] = []
+    region = hook.conn_region_name or "the connection's region"
+    queue = hook.describe_job_queue(submission.job_queue)
+    fair_share: str | None = None
+    if queue is None or queue.get("status") == "DELETED":
+        problems.append(
+            Problem(
+                "job_queue",
+                submission.job_queue,
+                f"no such job queue in {region} (DescribeJobQueues knows none by this name or ARN)",
+            )
+        )
+    else:
+        name = queue.get("jobQueueName", submission.job_queue)
+        if queue.get("state", "ENABLED") != "ENABLED":
+            problems.append(
+                Problem(
+                    "job_queue",
+                    submission.job_queue,
+                    f"job queue {name} is {queue.get('state')}: it accepts no new jobs until it is ENABLED",
+                )
+            )
+        fair_share = queue.get("schedulingPolicyArn")
+        if fair_share and not submission.share_identifier:
+            problems.append(
+                Problem(
+                    "share_identifier",
+                    None,
+                    f"is required: job queue {name} is a fair-share queue (scheduling policy {fair_share})",
+                )
+            )
+        elif not fair_share and submission.share_identifier:
+            problems.append(
+                Problem(
+                    "share_identifier",
+                    submission.share_identifier,
+                    f"must not be given: job queue {name} has no scheduling policy (first in, first out)",
+                )
+            )
+    priority: Any = None
+    if definition is None:
+        described = hook.describe_job_definition(submission.job_definition)
+        if described is None:
+            problems.append(
+                Problem(
+                    "job_definition",
+                    submission.job_definition,
+                    f"no ACTIVE job definition in {region} by this name, name:revision or ARN "
+                    "(DescribeJobDefinitions found none)",
+                )
+            )
+        elif described.get("status") == "INACTIVE":
+            problems.append(
+                Problem(
+                    "job_definition",
+                    submission.job_definition,
+                    f"revision {described.get('revision')} is INACTIVE (deregistered): name an ACTIVE one",
+                )
+            )
+        else:
+            priority = described.get("schedulingPriority")
+    else:
+        priority = definition.scheduling_priority
+    if fair_share and priority is None and submission.scheduling_priority_override is None:
+        problems.append(
+            Problem(
+                "scheduling_priority_override",
+                None,
+                "is required: the queue is fair-share and job definition "
+                f"{_shown(submission.job_definition)} sets no scheduling_priority",
+            )
+        )
+    ids = [
+        str(dependency.job_id)
+        for dependency in submission.depends_on or ()
+        if isinstance(dependency, JobDependency) and dependency.job_id
+    ]
+    if ids:
+        known = hook.describe_jobs(ids)
+        for index, dependency in enumerate(submission.depends_on or ()):
+            job_id = getattr(dependency, "job_id", None)
+            if job_id and str(job_id) not in known:
+                problems.append(
+                    Problem(f"depends_on[{index}].job_id", job_id, "no such job (DescribeJobs knows none)")
+                )
+    return problems
+
+
 class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
     """Submit an AWS Batch job and, by default, wait for it with its logs in the task log.
 
     The arguments map one to one onto SubmitJob and are validated (AWS's limits) before any
     call: at DAG parse time when they are plain values, after rendering when they are templates.
+    Before any write, reads check what only AWS knows (:func:`target_problems`): that the queue
+    exists and is ENABLED (and its fair-share rules), that a named definition has an ACTIVE
+    revision, that the jobs of ``depends_on`` exist.
 
     :param job_name: Batch job name (letters, numbers, hyphens, underscores; up to 128).
     :param job_queue: queue name or ARN.
@@ -165,6 +303,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         self._linked_stream: str | None = None
         # Bad input fails at DAG parse time; templates and XComArgs are checked once rendered.
         definition = job_definition.name if isinstance(job_definition, JobDefinitionSpec) else job_definition
+        _check_own_tags(tags)
         self._build_submission(definition, {})
 
     # -- building the request ------------------------------------------------------------------
@@ -198,9 +337,23 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
             tags=tags or None,
         )
 
-    def _resolve_definition(self, context: Context) -> str:
-        if isinstance(self.job_definition, JobDefinitionSpec):
-            spec = render_spec(self.job_definition, lambda value: self.render_template(value, context))
+    def _rendered_definition(self, context: Context) -> JobDefinitionSpec | None:
+        """Return the job definition spec to register, rendered and validated; None when named."""
+        if not isinstance(self.job_definition, JobDefinitionSpec):
+            return None
+        return render_spec(self.job_definition, lambda value: self.render_template(value, context))
+
+    def _validated_submission(
+        self, spec: JobDefinitionSpec | None, tags: Mapping[str, str]
+    ) -> JobSubmissionSpec:
+        """Validate the rendered arguments (AWS's rules) before any call; name the definition."""
+        _check_own_tags(self.tags)
+        named = spec.name if spec is not None else str(self.job_definition)
+        # The hook's submit token counts towards the tag limit and the 30 KiB payload too.
+        return self._build_submission(named, {**tags, SUBMIT_TOKEN_TAG: _TOKEN_PLACEHOLDER})
+
+    def _resolve_definition(self, spec: JobDefinitionSpec | None) -> str:
+        if spec is not None:
             definition = self.hook.ensure_job_definition(spec)
             verb = "Registered" if definition.registered else "Reusing"
             self.log.info("%s job definition %s", verb, definition.arn)
@@ -231,12 +384,17 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
     def submit_job(self, context: Context) -> str:
         """Submit the job, unless an earlier try of this task instance already did (see below)."""
         tags = task_instance_tags(context)
-        submission = self._build_submission(self._resolve_definition(context), tags)
-        request = submission.to_request()
-        previous = self._find_previous_submission(context, request, tags)
+        spec = self._rendered_definition(context)
+        checked = self._validated_submission(spec, tags)
+        previous = self._find_previous_submission(context, checked.to_request(), tags)
         if previous is not None:
             self._job_id = previous
             return previous
+        problems = target_problems(self.hook, checked, spec)  # reads only; then the writes
+        if problems:
+            raise SpecValidationError("BatchSubmitJobOperator", problems)
+        submission = self._build_submission(self._resolve_definition(spec), tags)
+        request = submission.to_request()
         response = self.hook.submit_job(request)
         self._job_id = response["jobId"]
         self._persist_links(context, submitted_job(response, request))

@@ -372,6 +372,19 @@ class JobQueueSpec(BatchSpec):
                 kinds[index] = job_queue_type_of(described[entry.compute_environment_name])
         return kinds
 
+    def _check_described(self, c: Checker, described: Mapping[str, Mapping[str, Any]]) -> None:
+        """Name each compute environment of the order that AWS did not describe: it does not exist."""
+        for index, entry in enumerate(self.compute_environment_order or ()):
+            name = entry.compute_environment_name if isinstance(entry, ComputeEnvironmentOrder) else None
+            if isinstance(name, str) and name not in described:
+                c.fail(
+                    f"compute_environment_order[{index}]",
+                    name,
+                    "no such compute environment (DescribeComputeEnvironments found none): create it "
+                    "first, e.g. in the same BatchEnvironment, whose setup creates compute environments "
+                    "before queues",
+                )
+
     def _check_kinds(self, c: Checker, kinds: Mapping[int, str]) -> None:
         distinct = sorted(set(kinds.values()))
         if len(distinct) > 1:
@@ -477,11 +490,14 @@ class JobQueueSpec(BatchSpec):
         :param arn_prefix: ``arn:PARTITION:batch:REGION:ACCOUNT``, to turn a scheduling policy name
             into its ARN when neither the queue nor a compute environment ARN tells it.
         :raises SpecValidationError: the described compute environments are of mixed kinds, or not
-            of ``job_queue_type``.
+            of ``job_queue_type``, or (when ``compute_environments`` is given) one the queue names
+            is not among them: it does not exist.
         """
         described = self._describe_map(compute_environments)
         kinds = self._known_kinds(described)
         checker = Checker(type(self).__name__)
+        if compute_environments is not None:
+            self._check_described(checker, described)
         self._check_kinds(checker, kinds)
         checker.raise_if_any()
         prefix = arn_prefix or self._arn_prefix(
