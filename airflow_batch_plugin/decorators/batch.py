@@ -436,9 +436,9 @@ class BatchDecoratedOperator(DecoratedOperator, BatchSubmitJobOperator):
         except BatchJobFailed as error:
             raise self._explained(error, context) from error
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+    def execute_complete(self, context: Context, event: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         try:
-            return super().execute_complete(context, event)
+            return super().execute_complete(context, event, *args, **kwargs)
         except BatchJobFailed as error:
             raise self._explained(error, context) from error
 

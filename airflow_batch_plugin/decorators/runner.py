@@ -212,13 +212,43 @@ def user_traceback(error: BaseException, name: str) -> str:
     return "".join(traceback.format_exception(type(error), error, tb or error.__traceback__))
 
 
+class LineEnds:
+    """Wrap stdout and stderr to know whether the function's output ended its last line."""
+
+    def __init__(self) -> None:
+        self.open_line = False
+
+    def wrap(self, stream: Any) -> Any:
+        """Return ``stream`` with its writes watched."""
+        ends = self
+
+        class Watched:
+            def write(self, text: str) -> int:
+                if text:
+                    ends.open_line = not text.endswith("\n")
+                return int(stream.write(text))
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(stream, name)
+
+        return Watched()
+
+
+_line_ends = LineEnds()
+
+
+def line_break() -> str:
+    """Return the newline that puts the runner's next line on a line of its own."""
+    return "\n" if _line_ends.open_line else ""
+
+
 def report_error(error: BaseException, name: str, output: str, job_id: str, index: int | None) -> None:
     """Print the traceback between the error markers; with S3 output, also write it there."""
     text = user_traceback(error, name)
     error_type = type(error).__qualname__
     sys.stdout.flush()
     sys.stderr.flush()
-    print(f"\nairflow-batch: {name}() raised {error_type}", flush=True)  # on a line of its own
+    print(f"{line_break()}airflow-batch: {name}() raised {error_type}", flush=True)
     print("\n".join(error_block(error_type, text)), flush=True)
     if output != LOG_OUTPUT:
         document = {"type": error_type, "message": str(error), "traceback": text}
@@ -259,7 +289,8 @@ def run(name: str, source: str, environ: dict[str, str]) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     where = "in the log" if lines else "to S3"
-    print(f"\nairflow-batch: {name}() returned {len(data)} bytes ({serializer_name}), written {where}")
+    size = f"{len(data)} bytes ({serializer_name})"
+    print(f"{line_break()}airflow-batch: {name}() returned {size}, written {where}")
     for line in lines:
         print(line)
     sys.stdout.flush()
@@ -269,6 +300,7 @@ def run(name: str, source: str, environ: dict[str, str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``python3 -c <runner> NAME SOURCE``."""
     args = sys.argv[1:] if argv is None else argv
+    sys.stdout, sys.stderr = _line_ends.wrap(sys.stdout), _line_ends.wrap(sys.stderr)
     if len(args) != 2:
         print("usage: python3 -c <runner> FUNCTION_NAME SOURCE_OR_S3_URI", file=sys.stderr)
         return 2
