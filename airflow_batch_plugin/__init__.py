@@ -28,6 +28,9 @@ _EXPORTS = {
     "BatchDeregisterJobDefinitionOperator": "airflow_batch_plugin.operators.job_definition",
     "BatchRegisterJobDefinitionOperator": "airflow_batch_plugin.operators.job_definition",
     "BatchSubmitJobOperator": "airflow_batch_plugin.operators.submit_job",
+    "BatchDecoratedOperator": "airflow_batch_plugin.decorators.batch",
+    "BatchTaskError": "airflow_batch_plugin.decorators.batch",
+    "batch_task": "airflow_batch_plugin.decorators.batch",
     "BatchResourceInUse": "airflow_batch_plugin.resources",
     "BatchResourceInvalid": "airflow_batch_plugin.resources",
     "BatchComputeEnvironmentSensor": "airflow_batch_plugin.sensors.infrastructure",
@@ -65,6 +68,7 @@ __all__ = [
     "SPOT_RECLAIM_STATUS_REASON",
     "BatchComputeEnvironmentSensor",
     "BatchComputeEnvironmentTrigger",
+    "BatchDecoratedOperator",
     "BatchDeleteComputeEnvironmentOperator",
     "BatchDeleteJobQueueOperator",
     "BatchDeleteSchedulingPolicyOperator",
@@ -85,6 +89,7 @@ __all__ = [
     "BatchResourceInUse",
     "BatchResourceInvalid",
     "BatchSubmitJobOperator",
+    "BatchTaskError",
     "BatchTeardownEnvironmentOperator",
     "CloudWatchLogsHook",
     "ComputeEnvironmentOrder",
@@ -110,9 +115,11 @@ __all__ = [
     "UpdatePlan",
     "UpdatePolicy",
     "__version__",
+    "batch_task",
 ]
 
 if TYPE_CHECKING:
+    from airflow_batch_plugin.decorators.batch import BatchDecoratedOperator, BatchTaskError, batch_task
     from airflow_batch_plugin.environment import BatchEnvironment
     from airflow_batch_plugin.hooks.batch import BatchHook
     from airflow_batch_plugin.hooks.batch_resources import BatchResourceHook

@@ -61,6 +61,9 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
+        "task-decorators": [
+            {"name": "batch", "class-name": "airflow_batch_plugin.decorators.batch.batch_task"},
+        ],
         "extra-links": [
             "airflow_batch_plugin.links.BatchJobLink",
             "airflow_batch_plugin.links.BatchJobLogsLink",
