@@ -24,7 +24,13 @@ from airflow_batch_plugin.identity import (
     task_instance_label,
     task_instance_tags,
 )
-from airflow_batch_plugin.job_state import ACTIVE_STATUSES, is_terminal, log_stream_name, log_stream_names
+from airflow_batch_plugin.job_state import (
+    ACTIVE_STATUSES,
+    BatchJobFailed,
+    is_terminal,
+    log_stream_name,
+    log_stream_names,
+)
 from airflow_batch_plugin.links import (
     JOB_LINKS,
     link_target,
@@ -301,6 +307,8 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         self._job_id: str | None = None
         self._termination_reason = "Terminated by Airflow"
         self._linked_stream: str | None = None
+        #: This try follows a job an earlier try of this task instance submitted.
+        self._reattached = False
         # Bad input fails at DAG parse time; templates and XComArgs are checked once rendered.
         definition = job_definition.name if isinstance(job_definition, JobDefinitionSpec) else job_definition
         _check_own_tags(tags)
@@ -389,6 +397,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         previous = self._find_previous_submission(context, checked.to_request(), tags)
         if previous is not None:
             self._job_id = previous
+            self._reattached = True
             return previous
         problems = target_problems(self.hook, checked, spec)  # reads only; then the writes
         if problems:
@@ -429,6 +438,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         except LookupError:
             return "UNKNOWN"
         self._persist_links(context, job)  # a retry reattaching: the new try's links
+        self._reattached = job["status"] in ACTIVE_STATUSES  # the mixin reattaches to a live job
         return str(job["status"])
 
     def is_job_active(self, status: str) -> bool:
@@ -443,7 +453,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         if not self.wait_for_completion:
             return
         if self.deferrable:
-            self._defer(self._job_id)
+            self._defer(self._job_id, reattached=self._reattached)
         monitor = self._monitor(self._job_id, stream_logs=self.stream_logs)
         poller = JobStatusPoller(self.hook, self.poll_interval)
 
@@ -466,7 +476,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         except BaseException as error:  # stuck, timed out, interrupted: no job runs on unowned
             self._terminate_after(error)
             raise
-        monitor.finish(jobs[self._job_id])
+        self._finish(monitor, jobs[self._job_id], context)
 
     def _monitor(self, job_id: str, *, stream_logs: bool) -> JobMonitor:
         return JobMonitor(
@@ -482,7 +492,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
 
     # -- deferrable mode --------------------------------------------------------------------------
 
-    def _defer(self, job_id: str) -> NoReturn:
+    def _defer(self, job_id: str, *, reattached: bool = False) -> NoReturn:
         self.log.info("Waiting for AWS Batch job %s in the triggerer", job_id)
         self.defer(
             trigger=BatchJobTrigger(
@@ -494,13 +504,15 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
                 termination_reason=self._termination_reason,
             ),
             method_name="execute_complete",
+            kwargs={"reattached": True} if reattached else None,
             timeout=self.execution_timeout,
         )
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
+    def execute_complete(self, context: Context, event: dict[str, Any], reattached: bool = False) -> str:
         """Resume after the trigger fired: read the whole log, judge the outcome, push the XComs."""
         job_id = str(event["job_id"])
         self._job_id = job_id
+        self._reattached = reattached
         self._termination_reason = f"Terminated by Airflow: task {task_instance_label(context)} was stopped"
         if event.get("status") == "error":
             raise AirflowException(f"Could not follow AWS Batch job {job_id}: {event.get('message')}")
@@ -511,10 +523,41 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
             self._terminate_after(error)
             raise error
         if not is_terminal(job):  # not expected: the trigger saw it end; wait again rather than guess
-            self._defer(job_id)
+            self._defer(job_id, reattached=reattached)
         monitor.observe(job)
-        monitor.finish(job)
-        return self.get_job_result(job_id, context)
+        self._finish(monitor, job, context)
+        return self.get_job_result(self._job_id, context)
+
+    def _finish(self, monitor: JobMonitor, job: Mapping[str, Any], context: Context) -> None:
+        """Judge the ended job; replace it if it was stopped along with an earlier try of this task.
+
+        Clearing (or marking failed) a task whose job runs terminates that job, from the stopped
+        try's ``on_kill`` or its trigger's. The new try may start and reattach to the job before
+        the termination lands; the job then fails with that try's termination reason, which is
+        not this try's outcome: this try submits a new job and waits for it instead.
+        """
+        try:
+            monitor.finish(job)
+        except BatchJobFailed:
+            if not self._stopped_with_an_earlier_try(job, context):
+                raise
+            self.log.warning(
+                "AWS Batch job %s was terminated because an earlier try of this task was stopped "
+                "(%s); this try submits a new job",
+                job.get("jobId"),
+                job.get("statusReason"),
+            )
+            self._reattached = False
+            job_id = self.submit_job(context)
+            store = context.get("task_state_store")
+            if store is not None:
+                store.set(self.external_id_key, job_id)
+            self.poll_until_complete(job_id, context)
+
+    def _stopped_with_an_earlier_try(self, job: Mapping[str, Any], context: Context) -> bool:
+        reason = str(job.get("statusReason") or "")
+        ours = f"Terminated by Airflow: task {task_instance_label(context)} "
+        return self._reattached and job.get("status") == "FAILED" and reason.startswith(ours)
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         """Resume after deferral; when the deferral timed out, terminate the job before failing."""
@@ -533,7 +576,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
 
     def get_job_result(self, external_id: Any, context: Context) -> str:
         """Push what later tasks and links need to know about the job; return its id."""
-        job_id = str(external_id)
+        job_id = self._job_id or str(external_id)  # a replaced job's successor, if there was one
         self._job_id = job_id
         job = self.hook.describe_job(job_id)
         self._persist_links(context, job)  # the exact definition revision and the last attempt's log

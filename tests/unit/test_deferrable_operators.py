@@ -164,3 +164,69 @@ def test_deferrable_sensor_on_a_finished_job_does_not_defer():
     batch = StubBatch(**{"job-1": {"status": "SUCCEEDED"}})
     sensor = with_hook(BatchJobSensor(task_id="s", job_id="job-1", deferrable=True), batch)
     assert sensor.execute(context()) is None
+
+
+STOPPED_BY_EARLIER_TRY = "Terminated by Airflow: task d/r/t was stopped"
+
+
+def replacing_operator(batch: StubBatch, *, deferrable: bool) -> tuple[Any, list[str]]:
+    """An operator whose SubmitJob returns job-2 (recorded) instead of calling AWS."""
+    operator = with_hook(BatchSubmitJobOperator(**ARGS, deferrable=deferrable), batch)
+    submitted: list[str] = []
+
+    def submit_job(context: Any) -> str:
+        submitted.append("job-2")
+        return "job-2"
+
+    operator.submit_job = submit_job
+    return operator, submitted
+
+
+def test_a_reattached_job_stopped_with_an_earlier_try_is_replaced_not_reported():
+    # A deferred task was cleared: its trigger terminates job-1 while the new try reattaches to it.
+    batch = StubBatch(**{"job-1": {"status": "FAILED", "statusReason": STOPPED_BY_EARLIER_TRY}})
+    operator, submitted = replacing_operator(batch, deferrable=True)
+    store = StateStore({operator.external_id_key: "job-1"})
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute_complete(
+            context(task_state_store=store), {"status": "failed", "job_id": "job-1"}, reattached=True
+        )
+    assert submitted == ["job-2"]
+    assert store[operator.external_id_key] == "job-2", "a retry of this try follows the new job"
+    assert deferred.value.trigger.serialize()[1]["job_id"] == "job-2"
+    assert deferred.value.kwargs is None, "the new job is this try's own"
+
+
+def test_a_reattached_sync_wait_replaces_the_stopped_job_and_returns_the_new_one():
+    batch = StubBatch(**{"job-1": {"status": "RUNNING"}, "job-2": {"status": "SUCCEEDED"}})
+    operator, submitted = replacing_operator(batch, deferrable=False)
+    ctx = context(task_state_store=StateStore())
+    assert operator.get_job_status("job-1", ctx) == "RUNNING"  # the mixin decides to reattach
+    batch.jobs["job-1"] = {"status": "FAILED", "statusReason": STOPPED_BY_EARLIER_TRY}
+    operator.poll_until_complete("job-1", ctx)
+    assert submitted == ["job-2"]
+    assert operator.get_job_result("job-1", ctx) == "job-2"
+
+
+@pytest.mark.parametrize(
+    ("reattached", "job"),
+    [
+        (False, {"status": "FAILED", "statusReason": STOPPED_BY_EARLIER_TRY}),  # this try's own job
+        (True, {"status": "FAILED", "container": {"exitCode": 2}}),  # failed by itself
+        (True, {"status": "FAILED", "statusReason": "Terminated by Airflow: task d/r/other was stopped"}),
+    ],
+)
+def test_any_other_failure_of_a_job_fails_the_task(reattached, job):
+    operator, submitted = replacing_operator(StubBatch(**{"job-1": job}), deferrable=True)
+    with pytest.raises(BatchJobFailed):
+        operator.execute_complete(context(), {"status": "failed", "job_id": "job-1"}, reattached=reattached)
+    assert submitted == []
+
+
+def test_a_reattaching_try_tells_its_resumed_self_that_the_job_is_an_earlier_trys():
+    batch = StubBatch(**{"job-1": {"status": "RUNNING"}})
+    operator = with_hook(BatchSubmitJobOperator(**ARGS, deferrable=True), batch)
+    operator.get_job_status("job-1", context())
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.poll_until_complete("job-1", context())
+    assert deferred.value.kwargs == {"reattached": True}
