@@ -169,9 +169,11 @@ class BatchLink(BaseOperatorLink):
 
     @classmethod
     def persist(cls, context: TaskContext, url: str | None) -> None:
-        """Store ``url`` for this link of the running task instance (nothing when ``url`` is empty)."""
-        if url:
-            context["ti"].xcom_push(key=cls().xcom_key, value=url)
+        """Store ``url`` for this link of the running task instance (nothing when ``url`` is empty,
+        or when there is no task instance: an operator called outside a task)."""
+        ti = context.get("ti")
+        if url and ti is not None:
+            ti.xcom_push(key=cls().xcom_key, value=url)
 
 
 class BatchJobLink(BatchLink):
