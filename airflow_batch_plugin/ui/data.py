@@ -134,6 +134,36 @@ class JobPage:
     log_tail: list[str] | None
 
 
+#: Keys under which AWS returns environment variables (ECS containers, EKS containers).
+ENVIRONMENT_KEYS = ("environment", "env")
+HIDDEN = "***"
+
+
+def without_environment_values(value: Any) -> Any:
+    """Return a copy of a description with every environment variable's value hidden.
+
+    AWS returns environment values in plain text (DescribeJobs, DescribeJobDefinitions); the view
+    shows only their names. Secrets given by reference (``secrets``/``valueFrom``) stay as they are.
+    """
+    if isinstance(value, dict):
+        return {
+            key: _hidden_values(item) if key in ENVIRONMENT_KEYS else without_environment_values(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [without_environment_values(item) for item in value]
+    return value
+
+
+def _hidden_values(variables: Any) -> Any:
+    if not isinstance(variables, list):
+        return without_environment_values(variables)
+    return [
+        {**variable, "value": HIDDEN} if isinstance(variable, dict) and "value" in variable else variable
+        for variable in variables
+    ]
+
+
 def queue_name(arn_or_name: str) -> str:
     """The name at the end of an ARN (``...:job-queue/NAME``), or the name itself."""
     return arn_or_name.rsplit("/", 1)[-1]
@@ -296,9 +326,10 @@ class BatchWorld:
         return self._cached(("job", job_id), lambda: self._read_job(job_id))
 
     def _read_job(self, job_id: str) -> JobPage | None:
-        job = self.batch.describe_jobs([job_id]).get(job_id)
-        if job is None:
+        described = self.batch.describe_jobs([job_id]).get(job_id)
+        if described is None:
             return None
+        job = without_environment_values(described)
         row = job_row(job)
         children: dict[str, list[dict[str, Any]]] = {}
         if row.array_size:
@@ -326,7 +357,8 @@ class BatchWorld:
     def job_definition(self, name_or_arn: str) -> dict[str, Any] | None:
         """One job definition revision (an ARN, ``name:revision``, or a name's newest ACTIVE one)."""
         return self._cached(
-            ("job-definition", name_or_arn), lambda: self.batch.describe_job_definition(name_or_arn)
+            ("job-definition", name_or_arn),
+            lambda: without_environment_values(self.batch.describe_job_definition(name_or_arn)),
         )
 
     def queue(self, name_or_arn: str) -> QueueRow | None:

@@ -173,11 +173,6 @@ def test_no_environment_value_in_the_views_html_pages(outputs, secret):
     assert not leaks(secret, html), f"{secret!r} shows in {leaks(secret, html)}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known leak: /api/jobs/{id} returns the whole DescribeJobs answer, container.environment "
-    "values included (ui/data.py JobPage.job); remove this mark once the view drops them",
-)
 @pytest.mark.parametrize("secret", [ENV_VALUE, OVERRIDE_VALUE])
 def test_no_environment_value_in_the_views_json(outputs, secret):
     json_pages = {path: text for path, text in outputs.pages.items() if path.startswith("/api/")}

@@ -163,3 +163,22 @@ def test_the_legend_of_every_status_fits_the_chart():
     legend = [float(x) for x in re.findall(r'<text x="([\d.]+)" y="[\d.]+" class="chart-legend">', svg)]
     assert len(legend) == len(STATUSES)
     assert max(legend) + 7 * len("succeeded") <= width
+
+
+def test_environment_values_are_hidden_in_descriptions_the_view_returns():
+    from airflow_batch_plugin.ui.data import without_environment_values
+
+    job = {
+        "container": {
+            "environment": [{"name": "DB_URL", "value": "postgres://user:pw@db"}],
+            "secrets": [{"name": "TOKEN", "valueFrom": "arn:aws:secretsmanager:eu-west-1:1:secret:t"}],
+        },
+        "eksProperties": {"podProperties": {"containers": [{"env": [{"name": "K", "value": "v"}]}]}},
+        "attempts": [{"container": {"environment": [{"name": "A", "value": "b"}]}}],
+    }
+    hidden = without_environment_values(job)
+    assert hidden["container"]["environment"] == [{"name": "DB_URL", "value": "***"}]
+    assert hidden["container"]["secrets"] == job["container"]["secrets"], "references stay"
+    assert hidden["eksProperties"]["podProperties"]["containers"][0]["env"] == [{"name": "K", "value": "***"}]
+    assert hidden["attempts"][0]["container"]["environment"][0]["value"] == "***"
+    assert job["container"]["environment"][0]["value"] == "postgres://user:pw@db", "the original is untouched"
