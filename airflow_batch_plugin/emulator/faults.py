@@ -217,7 +217,7 @@ class FaultProxy:
         finally:
             loop.close()
 
-    async def serve(self, ready: asyncio.Event | None = None) -> None:
+    async def serve(self) -> None:
         """Serve on the running event loop until :meth:`stop` (or the task is cancelled)."""
         self._stop = asyncio.Event()
         session = aiohttp.ClientSession(
@@ -233,8 +233,6 @@ class FaultProxy:
         await site.start()
         self.port = int(runner.addresses[0][1])
         self._ready.set()
-        if ready is not None:
-            ready.set()
         try:
             await self._stop.wait()
         finally:
