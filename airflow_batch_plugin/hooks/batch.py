@@ -9,6 +9,7 @@ the calls triggers make with an aiobotocore client (one client shared by many tr
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from asgiref.sync import sync_to_async
+from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
 from airflow_batch_plugin.hooks.pacing import hook_bucket
 from airflow_batch_plugin.hooks.retry import (
@@ -46,6 +48,11 @@ SUBMIT_TOKEN_TAG = "airflow-batch-plugin:submit-token"
 READ_API_PREFIXES = ("Describe", "List", "Get")
 #: How many times a SubmitJob lost to a transient fault is looked up and sent again.
 MAX_AMBIGUOUS_SUBMITS = 5
+#: A SubmitJob lost after it was sent (timed out, connection dropped) may still be creating its
+#: job, and ListJobs may lag: before sending it again the hook looks again after these pauses.
+IN_FLIGHT_LOOKUP_DELAYS = (2.0, 5.0)
+#: The errors that leave a sent request possibly still in flight.
+IN_FLIGHT_ERRORS = (ReadTimeoutError, ConnectionClosedError)
 #: Which AWS Batch endpoint a client talks to: (connection id, region, endpoint URL or None).
 ClientKey = tuple[str | None, str | None, str | None]
 
@@ -153,7 +160,8 @@ class BatchHook(AwsBaseHook):
 
         A throttled SubmitJob is retried. A transient fault leaves unknown whether the job was
         created, so before sending it again the hook looks in the queue for the job carrying this
-        call's submit token (a tag it adds) and returns that one if it exists.
+        call's submit token (a tag it adds) and returns that one if it exists; when the request
+        may still be in flight (a timeout, a dropped connection) it looks again after a pause.
         """
         token = uuid.uuid4().hex
         request = {**request, "tags": {**(request.get("tags") or {}), SUBMIT_TOKEN_TAG: token}}
@@ -163,12 +171,10 @@ class BatchHook(AwsBaseHook):
                 response = call_with_retries(
                     lambda: self._send_submit_job(request), description=description, repeatable=False
                 )
-            except AmbiguousWriteError:
-                existing = self.find_jobs(
-                    job_queue=request["jobQueue"], job_name=request["jobName"], tags={SUBMIT_TOKEN_TAG: token}
-                )
-                if existing:
-                    job = existing[0]
+            except AmbiguousWriteError as lost:
+                in_flight = isinstance(lost.__cause__, IN_FLIGHT_ERRORS)
+                job = self._find_lost_submission(request, token, in_flight=in_flight)
+                if job is not None:
                     self.log.warning(
                         "%s: the lost submission did land, using job %s", description, job["jobId"]
                     )
@@ -177,6 +183,26 @@ class BatchHook(AwsBaseHook):
                 continue
             return {key: response[key] for key in ("jobId", "jobArn", "jobName")}
         raise AmbiguousWriteError(f"{description}: {MAX_AMBIGUOUS_SUBMITS} submissions were lost in transit")
+
+    def _find_lost_submission(
+        self, request: Mapping[str, Any], token: str, *, in_flight: bool
+    ) -> dict[str, Any] | None:
+        """Find the job a lost SubmitJob created, or None.
+
+        A request that may still be in flight is looked for again after each of
+        :data:`IN_FLIGHT_LOOKUP_DELAYS`: sending it again at once would duplicate a job that
+        AWS creates a moment later.
+        """
+        delays = (0.0, *IN_FLIGHT_LOOKUP_DELAYS) if in_flight else (0.0,)
+        for delay in delays:
+            if delay:
+                time.sleep(delay)
+            existing = self.find_jobs(
+                job_queue=request["jobQueue"], job_name=request["jobName"], tags={SUBMIT_TOKEN_TAG: token}
+            )
+            if existing:
+                return existing[0]
+        return None
 
     @cached_property
     def submit_job_bucket(self) -> TokenBucket | None:

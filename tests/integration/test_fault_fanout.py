@@ -135,18 +135,18 @@ async def trigger_events(job_ids: dict[int, str]) -> dict[int, dict[str, Any]]:
 
 
 def count_lookups(monkeypatch) -> dict[str, int]:
-    """Count the hook's lookups for a job a lost SubmitJob may have created, by their outcome."""
+    """Count the hook's searches for the job of a lost SubmitJob, by their outcome."""
     lookups = {"found": 0, "not found": 0}
     lock = threading.Lock()
-    find_jobs = BatchHook.find_jobs
+    find_lost = BatchHook._find_lost_submission
 
-    def spy(self: BatchHook, **kwargs: Any) -> list[dict[str, Any]]:
-        found = find_jobs(self, **kwargs)
+    def spy(self: BatchHook, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        found = find_lost(self, *args, **kwargs)
         with lock:
             lookups["found" if found else "not found"] += 1
         return found
 
-    monkeypatch.setattr(BatchHook, "find_jobs", spy)
+    monkeypatch.setattr(BatchHook, "_find_lost_submission", spy)
     return lookups
 
 
