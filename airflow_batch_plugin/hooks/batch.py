@@ -114,9 +114,44 @@ class BatchHook(AwsBaseHook):
     # -- job definitions -------------------------------------------------------------------
 
     def ensure_job_definition(self, spec: JobDefinitionSpec) -> RegisteredDefinition:
-        """Reuse the ACTIVE revision registered from an identical spec, or register a new one."""
+        """Reuse the ACTIVE revision registered from an identical spec, or register a new one.
+
+        A registration whose answer was lost is looked for (by the spec's hash) before it is sent
+        again, so a lost answer does not leave a second identical revision behind.
+        """
         spec_hash = spec.content_hash()
-        for revision in self.list_job_definition_revisions(spec.name, status="ACTIVE"):
+        existing = self._revision_with_hash(spec.name, spec_hash)
+        if existing is not None:
+            return existing
+        request = spec.to_request()
+        request["tags"] = {**request.get("tags", {}), SPEC_HASH_TAG: spec_hash}
+        description = f"RegisterJobDefinition {spec.name}"
+        for _ in range(MAX_AMBIGUOUS_SUBMITS):
+            try:
+                response = call_with_retries(
+                    lambda: self.client.register_job_definition(**request),
+                    description=description,
+                    repeatable=False,
+                )
+            except AmbiguousWriteError:
+                landed = self._revision_with_hash(spec.name, spec_hash)
+                if landed is not None:
+                    self.log.warning("%s: the lost registration did land: %s", description, landed.arn)
+                    return RegisteredDefinition(landed.arn, landed.name, landed.revision, registered=True)
+                continue
+            return RegisteredDefinition(
+                arn=response["jobDefinitionArn"],
+                name=response["jobDefinitionName"],
+                revision=int(response["revision"]),
+                registered=True,
+            )
+        raise AmbiguousWriteError(
+            f"{description}: {MAX_AMBIGUOUS_SUBMITS} registrations were lost in transit"
+        )
+
+    def _revision_with_hash(self, name: str, spec_hash: str) -> RegisteredDefinition | None:
+        """The newest ACTIVE revision of ``name`` registered from the spec with ``spec_hash``."""
+        for revision in self.list_job_definition_revisions(name, status="ACTIVE"):
             if revision.get("tags", {}).get(SPEC_HASH_TAG) == spec_hash:
                 return RegisteredDefinition(
                     arn=revision["jobDefinitionArn"],
@@ -124,19 +159,7 @@ class BatchHook(AwsBaseHook):
                     revision=int(revision["revision"]),
                     registered=False,
                 )
-        request = spec.to_request()
-        request["tags"] = {**request.get("tags", {}), SPEC_HASH_TAG: spec_hash}
-        # Registering twice only adds a revision, so a retry after a lost response is harmless.
-        response = call_with_retries(
-            lambda: self.client.register_job_definition(**request),
-            description=f"RegisterJobDefinition {spec.name}",
-        )
-        return RegisteredDefinition(
-            arn=response["jobDefinitionArn"],
-            name=response["jobDefinitionName"],
-            revision=int(response["revision"]),
-            registered=True,
-        )
+        return None
 
     def list_job_definition_revisions(self, name: str, status: str | None = "ACTIVE") -> list[dict[str, Any]]:
         """Return every revision of the job definition ``name``, newest first."""
