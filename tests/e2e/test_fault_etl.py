@@ -43,27 +43,35 @@ class FaultyRun:
         self.seconds = seconds
 
 
-def jobs_by_name(endpoint_url: str, names: list[str]) -> dict[str, list[str]]:
-    """The ids of the jobs of each name in the emulator's queue (asked directly, not through the proxy)."""
-    batch = boto3.client(
+def emulator_batch(endpoint_url: str) -> Any:
+    """A Batch client straight to the emulator, not through the proxy."""
+    return boto3.client(
         "batch",
         endpoint_url=endpoint_url,
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+
+
+def jobs_by_name(endpoint_url: str, names: list[str]) -> dict[str, list[str]]:
+    """The ids of the jobs of each name in the emulator's queue, and the ACTIVE definition ARNs."""
+    batch = emulator_batch(endpoint_url)
     found: dict[str, list[str]] = {}
     for name in names:
         pages = batch.get_paginator("list_jobs").paginate(
             jobQueue="airflow-batch-queue", filters=[{"name": "JOB_NAME", "values": [name]}]
         )
         found[name] = [summary["jobId"] for page in pages for summary in page["jobSummaryList"]]
+    definitions = batch.describe_job_definitions(jobDefinitionName="airflow-batch-etl", status="ACTIVE")
+    found["definitions"] = [item["jobDefinitionArn"] for item in definitions["jobDefinitions"]]
     return found
 
 
 #: Waiting mode and fault seed: seed 6 loses SubmitJob's answer after the job was created (the
-#: hook must find it), seed 232 fails a SubmitJob before it arrives (the hook must send it again)
-#: and resets DescribeJobs connections.
+#: hook must find it); seed 232 fails a SubmitJob before it arrives (the hook must send it again),
+#: loses RegisterJobDefinition's answer after the revision was registered, and resets
+#: DescribeJobs connections.
 RUNS = {"sync": 6, "deferrable": 232}
 
 
@@ -106,6 +114,11 @@ def test_each_stage_submitted_exactly_one_job(faulty_run):
         assert faulty_run.jobs[name] == [faulty_run.run.task(task_id)["return_value"]]
 
 
+def test_one_job_definition_revision_was_registered(faulty_run):
+    registered = faulty_run.run.task("register_definition")["return_value"]
+    assert faulty_run.jobs["definitions"] == [registered]
+
+
 def test_the_faults_happened_and_were_ridden_out(faulty_run):
     counts = faulty_run.counts
     summary = fault_summary(counts)
@@ -113,8 +126,11 @@ def test_the_faults_happened_and_were_ridden_out(faulty_run):
     assert counts["batch:DescribeJobs"]["faults"].get("throttle", 0) > 0
     assert sum(counts["logs:GetLogEvents"]["faults"].values()) > 0
     assert summary["faults"] >= 10
-    lost = "the lost submission did land" if faulty_run.mode == "sync" else "the lost submission did not land"
-    assert lost in output
+    if faulty_run.mode == "sync":
+        assert "the lost submission did land" in output
+    else:
+        assert "the lost submission did not land" in output
+        assert "the lost registration did land" in output
     assert output.count("retrying in") > 0
     load = faulty_run.run.task_output("load")
     if faulty_run.mode == "deferrable":
@@ -126,6 +142,7 @@ def test_the_faults_happened_and_were_ridden_out(faulty_run):
         "retries_logged": output.count("retrying in"),
         "ambiguous_submits_found": output.count("the lost submission did land"),
         "ambiguous_submits_resent": output.count("the lost submission did not land"),
+        "lost_registrations_found": output.count("the lost registration did land"),
         "seconds": round(faulty_run.seconds, 1),
     }
     print(f"\nFAULT RUN batch_etl ({faulty_run.mode}): {json.dumps(figures)}")
