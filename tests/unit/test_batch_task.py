@@ -362,3 +362,15 @@ def random_rows(count: int) -> list[str]:
 def unit_context(operator: Any) -> dict[str, Any]:
     ti = SimpleNamespace(dag_id="d", run_id="r", task_id=operator.task_id, map_index=-1, try_number=1)
     return {"ti": ti}
+
+
+def test_task_batch_comes_from_the_provider_info_and_the_package():
+    from airflow.sdk import task
+
+    import airflow_batch_plugin
+    from airflow_batch_plugin.provider import get_provider_info
+
+    entry = {"name": "batch", "class-name": "airflow_batch_plugin.decorators.batch.batch_task"}
+    assert entry in get_provider_info()["task-decorators"]
+    assert task.batch is batch_task
+    assert airflow_batch_plugin.batch_task is batch_task
