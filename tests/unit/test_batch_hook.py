@@ -128,7 +128,10 @@ def test_submit_whose_response_was_lost_returns_the_job_it_created(emulated_hook
     assert response["jobId"] == job["jobId"]
 
 
-def test_submit_that_never_reached_aws_is_sent_again(emulated_hook):
+def test_submit_that_never_reached_aws_is_sent_again(emulated_hook, monkeypatch):
+    from airflow_batch_plugin.hooks import batch as batch_module
+
+    monkeypatch.setattr(batch_module, "IN_FLIGHT_LOOKUP_DELAYS", (0.01, 0.01))  # no real pauses here
     definition = emulated_hook.ensure_job_definition(spec(command=["true"]))
     failures = fail_once(emulated_hook, "before-send")
     calls = count_calls(emulated_hook)
