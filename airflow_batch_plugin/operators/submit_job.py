@@ -372,7 +372,12 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
 
     def execute(self, context: Context) -> str:
         self._termination_reason = f"Terminated by Airflow: task {task_instance_label(context)} was stopped"
-        return str(self.execute_resumable(context))
+        result = self.execute_resumable(context)
+        if result is None and self._job_id is not None:
+            # Reattaching to a live job, the mixin returns what poll_until_complete returned
+            # (None) without calling get_job_result: push the XComs and return the job id here.
+            return self.get_job_result(self._job_id, context)
+        return str(result)
 
     def on_kill(self) -> None:
         """Terminate the job this task submitted or reattached to."""

@@ -122,6 +122,11 @@ def test_a_killed_worker_is_retried_and_the_retry_reattaches_to_the_same_job(clu
     jobs = jobs_named(emulator, job_name(dag_id))
     assert [j["jobId"] for j in jobs] == [job["jobId"]], "exactly one job: the retry reattached to it"
     assert jobs[0]["status"] == "SUCCEEDED"
+    xcom = airflow.api.get(
+        f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{TASK}/xcomEntries/return_value"
+    )
+    assert xcom.status_code == 200, xcom.text
+    assert job["jobId"] in str(xcom.json()["value"]), "the retry returns the job it reattached to"
 
 
 def test_a_restarted_triggerer_resumes_the_deferred_wait(cluster, emulator):

@@ -230,3 +230,27 @@ def test_a_reattaching_try_tells_its_resumed_self_that_the_job_is_an_earlier_try
     with pytest.raises(TaskDeferred) as deferred:
         operator.poll_until_complete("job-1", context())
     assert deferred.value.kwargs == {"reattached": True}
+
+
+def test_a_retry_that_reattaches_to_a_running_job_returns_that_job_and_pushes_its_xcoms():
+    class EndsOnSecondLook(StubBatch):
+        def describe_job(self, job_id: str) -> dict[str, Any]:
+            looks[job_id] = looks.get(job_id, 0) + 1
+            status = "RUNNING" if looks[job_id] == 1 else "SUCCEEDED"
+            return {"jobId": job_id, "jobName": "job", "status": status, "jobQueue": "q"}
+
+    looks: dict[str, int] = {}
+    operator = with_hook(BatchSubmitJobOperator(**ARGS), EndsOnSecondLook(**{"job-1": {}}))
+    pushed: dict[str, Any] = {}
+    ti = SimpleNamespace(
+        dag_id="d",
+        run_id="r",
+        task_id="t",
+        map_index=-1,
+        try_number=2,
+        stats_tags={},
+        xcom_push=lambda key, value: pushed.update({key: value}),
+    )
+    store = StateStore({operator.external_id_key: "job-1"})
+    assert operator.execute({"ti": ti, "task_state_store": store}) == "job-1"
+    assert pushed["job_queue"] == "q", "the XComs of the job it reattached to"
