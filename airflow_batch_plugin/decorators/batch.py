@@ -411,7 +411,7 @@ class BatchDecoratedOperator(DecoratedOperator, BatchSubmitJobOperator):
     def get_job_result(self, external_id: Any, context: Context) -> Any:
         """Push the job's XComs and return what the function returned (a list for an array job)."""
         job_id = super().get_job_result(external_id, context)
-        job = self.hook.describe_job(job_id)
+        job = self.ended_job(job_id)
         size = job.get("arrayProperties", {}).get("size")
         reader = self._reader(context)
         value: Any = reader.array(job_id, int(size)) if size is not None else reader.single(job)

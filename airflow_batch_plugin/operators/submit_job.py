@@ -309,6 +309,8 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         self._linked_stream: str | None = None
         #: This try follows a job an earlier try of this task instance submitted.
         self._reattached = False
+        #: The final description the wait read (so the result needs no second DescribeJobs).
+        self._ended_job: dict[str, Any] | None = None
         # Bad input fails at DAG parse time; templates and XComArgs are checked once rendered.
         definition = job_definition.name if isinstance(job_definition, JobDefinitionSpec) else job_definition
         _check_own_tags(tags)
@@ -543,6 +545,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         """
         try:
             monitor.finish(job)
+            self._ended_job = dict(job)
         except BatchJobFailed:
             if not self._stopped_with_an_earlier_try(job, context):
                 raise
@@ -583,7 +586,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         """Push what later tasks and links need to know about the job; return its id."""
         job_id = self._job_id or str(external_id)  # a replaced job's successor, if there was one
         self._job_id = job_id
-        job = self.hook.describe_job(job_id)
+        job = self.ended_job(job_id)
         self._persist_links(context, job)  # the exact definition revision and the last attempt's log
         ti = context["ti"]
         ti.xcom_push(key="job_arn", value=job.get("jobArn"))
@@ -592,6 +595,12 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         ti.xcom_push(key="array_size", value=job.get("arrayProperties", {}).get("size"))
         ti.xcom_push(key="log_stream_names", value=log_stream_names(job))
         return job_id
+
+    def ended_job(self, job_id: str) -> dict[str, Any]:
+        """The job's description: the final one the wait already read, else a fresh DescribeJobs."""
+        if self._ended_job is not None and self._ended_job.get("jobId") == job_id:
+            return self._ended_job
+        return self.hook.describe_job(job_id)
 
     # -- extra links ------------------------------------------------------------------------------
 

@@ -254,3 +254,16 @@ def test_a_retry_that_reattaches_to_a_running_job_returns_that_job_and_pushes_it
     store = StateStore({operator.external_id_key: "job-1"})
     assert operator.execute({"ti": ti, "task_state_store": store}) == "job-1"
     assert pushed["job_queue"] == "q", "the XComs of the job it reattached to"
+
+
+def test_a_resumed_task_describes_its_ended_job_once():
+    class Counting(StubBatch):
+        def describe_job(self, job_id: str) -> dict[str, Any]:
+            looks.append(job_id)
+            return super().describe_job(job_id)
+
+    looks: list[str] = []
+    batch = Counting(**{"job-1": {"status": "SUCCEEDED", "jobQueue": "q"}})
+    operator = with_hook(BatchSubmitJobOperator(**ARGS, deferrable=True), batch)
+    assert operator.execute_complete(context(), {"status": "success", "job_id": "job-1"}) == "job-1"
+    assert looks == ["job-1"], "execute_complete's description serves the result too"
