@@ -20,6 +20,7 @@ from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from asgiref.sync import sync_to_async
 from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
+from airflow_batch_plugin.anatomy import EksCluster, eks_cluster_name
 from airflow_batch_plugin.hooks.pacing import hook_bucket
 from airflow_batch_plugin.hooks.retry import (
     AmbiguousWriteError,
@@ -349,6 +350,29 @@ class BatchHook(AwsBaseHook):
         )
         queues = response.get("jobQueues", [])
         return dict(queues[0]) if queues else None
+
+    def describe_compute_environments(self, names: Iterable[str] = ()) -> list[dict[str, Any]]:
+        """Describe the named compute environments, or every one of the account and region."""
+        request: dict[str, Any] = {"computeEnvironments": list(names)} if names else {}
+        return list(self._paginate("describe_compute_environments", "computeEnvironments", request))
+
+    def eks_cluster_of_queue(self, job_queue: str) -> EksCluster | None:
+        """Return the EKS cluster and namespace of a queue's first EKS compute environment.
+
+        An EKS job's description names its cluster only once an attempt ended
+        (``eksAttempts[].eksClusterArn``); while its first pod runs, the queue tells.
+        """
+        queue = self.describe_job_queue(job_queue)
+        if queue is None:
+            return None
+        order = sorted(queue.get("computeEnvironmentOrder") or [], key=lambda item: item.get("order", 0))
+        names = [str(item["computeEnvironment"]) for item in order if item.get("computeEnvironment")]
+        for environment in self.describe_compute_environments(names) if names else []:
+            eks = environment.get("eksConfiguration") or {}
+            name = eks_cluster_name(eks.get("eksClusterArn"))
+            if name:
+                return EksCluster(name=name, namespace=eks.get("kubernetesNamespace"))
+        return None
 
     # -- async calls (triggers) --------------------------------------------------------------
 

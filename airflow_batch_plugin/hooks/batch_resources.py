@@ -35,11 +35,6 @@ class BatchResourceHook(BatchHook):
         found = response.get("computeEnvironments", [])
         return dict(found[0]) if found else None
 
-    def describe_compute_environments(self, names: Iterable[str] = ()) -> list[dict[str, Any]]:
-        """Describe the named compute environments, or every one of the account and region."""
-        request: dict[str, Any] = {"computeEnvironments": list(names)} if names else {}
-        return list(self._paginate("describe_compute_environments", "computeEnvironments", request))
-
     def create_compute_environment(self, request: Mapping[str, Any]) -> str:
         """Create a compute environment; return its ARN."""
         response = call_with_retries(

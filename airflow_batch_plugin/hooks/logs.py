@@ -23,13 +23,12 @@ if TYPE_CHECKING:
     from botocore.config import Config
     from mypy_boto3_logs import CloudWatchLogsClient
 
+    from airflow_batch_plugin.anatomy import LogLocation
     from airflow_batch_plugin.hooks.pacing import TokenBucket
 
 #: A page this full may not be the last one: GetLogEvents stops at 10,000 events or 1 MB.
 FULL_PAGE_EVENTS = 10_000
 FULL_PAGE_BYTES = 900_000
-#: Where AWS Batch's awslogs driver writes unless the job definition says otherwise.
-DEFAULT_LOG_GROUP = "/aws/batch/job"
 
 
 class LogEvent(NamedTuple):
@@ -86,6 +85,31 @@ class CloudWatchLogsHook(AwsBaseHook):
                 return None
             raise
 
+    def log_streams_with_prefix(self, group: str, prefix: str) -> list[str]:
+        """Return the streams of ``group`` whose names start with ``prefix``, oldest first.
+
+        An empty list when the group or the streams do not exist (yet).
+        """
+        request: dict[str, Any] = {"logGroupName": group, "logStreamNamePrefix": prefix}
+        streams: list[Any] = []
+        while True:
+            try:
+                page = call_with_retries(
+                    lambda r=dict(request): self.client.describe_log_streams(**r),  # type: ignore[misc]
+                    description=f"DescribeLogStreams {group} {prefix}*",
+                )
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                    return []
+                raise
+            streams.extend(page.get("logStreams", []))
+            token = page.get("nextToken")
+            if not token or token == request.get("nextToken"):
+                break
+            request["nextToken"] = token
+        streams.sort(key=lambda stream: (stream.get("creationTime", 0), stream.get("logStreamName", "")))
+        return [str(stream["logStreamName"]) for stream in streams]
+
     def tail(self, group: str, stream: str, lines: int = 100) -> list[str] | None:
         """Return the last ``lines`` messages of a stream in one call, or None if it does not exist."""
         request: dict[str, Any] = {
@@ -140,3 +164,33 @@ class LogStreamFollower:
             self._token = next_token
             if not to_end and len(events) < FULL_PAGE_EVENTS and size < FULL_PAGE_BYTES:
                 return
+
+
+class LogSourceReader:
+    """Read one part's log: its stream, or (EKS) every stream whose name starts with its prefix.
+
+    Streams found by prefix are looked for on every read until one exists, and once more when
+    reading to the end; each is then followed like an exact stream, oldest first.
+    """
+
+    def __init__(self, hook: CloudWatchLogsHook, location: LogLocation) -> None:
+        self.hook = hook
+        self.location = location
+        self._followers: dict[str, LogStreamFollower] = {}
+        if location.stream:
+            self._followers[location.stream] = LogStreamFollower(hook, location.group, location.stream)
+
+    @property
+    def streams(self) -> list[str]:
+        """The streams found so far, in the order they are read."""
+        return list(self._followers)
+
+    def read_new(self, *, to_end: bool = True) -> Iterator[LogEvent]:
+        """Yield what arrived since the last read, stream by stream (see LogStreamFollower)."""
+        prefix = self.location.stream_prefix
+        if prefix is not None and (to_end or not self._followers):
+            for stream in self.hook.log_streams_with_prefix(self.location.group, prefix):
+                if stream not in self._followers:
+                    self._followers[stream] = LogStreamFollower(self.hook, self.location.group, stream)
+        for follower in list(self._followers.values()):
+            yield from follower.read_new(to_end=to_end)
