@@ -1,7 +1,8 @@
-"""Read AWS Batch job descriptions: terminal states, array progress, log streams, failure text.
+"""Read AWS Batch job descriptions: terminal states, array progress, logs, exit codes, failure text.
 
-Pure functions over the dicts DescribeJobs returns, shared by the sync wait, sensors and
-triggers, so every waiter reports a job the same way.
+Pure functions over the dicts DescribeJobs returns, shared by the sync wait, sensors, triggers,
+links and the view, so every waiter reports a job of any kind the same way. What a job is made
+of (its kind, parts, attempts and log locations) is read by :mod:`airflow_batch_plugin.anatomy`.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, redact
 
-from airflow_batch_plugin.hooks.logs import DEFAULT_LOG_GROUP
+from airflow_batch_plugin.anatomy import DEFAULT_LOG_GROUP, JobAnatomy, JobPart, LogLocation, read_job
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
 JOB_STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
 TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED"})
@@ -33,15 +34,25 @@ def masked(text: str) -> str:
 
 
 class BatchJobFailed(AirflowException):
-    """An AWS Batch job ended FAILED (or can never start); the message says why (secrets masked)."""
+    """An AWS Batch job ended FAILED (or can never start); the message says why (secrets masked).
+
+    ``failed_parts`` names what failed inside the job: ``container app``, ``node 1``...
+    """
 
     def __init__(
-        self, message: str, *, job_id: str, status_reason: str | None, exit_code: int | None
+        self,
+        message: str,
+        *,
+        job_id: str,
+        status_reason: str | None,
+        exit_code: int | None,
+        failed_parts: Sequence[str] = (),
     ) -> None:
         super().__init__(masked(message))
         self.job_id = job_id
         self.status_reason = None if status_reason is None else masked(status_reason)
         self.exit_code = exit_code
+        self.failed_parts = list(failed_parts)
 
 
 def is_terminal(job: Mapping[str, Any]) -> bool:
@@ -90,42 +101,47 @@ def array_progress(job: Mapping[str, Any]) -> ArrayProgress | None:
     return ArrayProgress(size=int(props["size"]), counts=dict(props.get("statusSummary", {})))
 
 
-def log_stream_name(job: Mapping[str, Any]) -> str | None:
-    """Return the CloudWatch log stream of the job's latest attempt, if it has one yet."""
-    stream = job.get("container", {}).get("logStreamName")
-    if stream:
-        return str(stream)
-    for attempt in reversed(job.get("attempts", [])):
-        stream = attempt.get("container", {}).get("logStreamName")
-        if stream:
-            return str(stream)
+def primary_log(job: Mapping[str, Any]) -> LogLocation | None:
+    """Return the log a person opens first: the latest attempt's first essential stream.
+
+    For a multi-node parent that is the main node's stream (its attempts are the main node's);
+    an array parent and an EKS job (whose streams are found by prefix) have none.
+    """
+    anatomy = read_job(job)
+    for attempt in (anatomy.current, *reversed(anatomy.attempts)):
+        if attempt is None:
+            continue
+        parts = sorted(attempt.parts, key=lambda part: not part.essential)
+        for part in parts:
+            if part.log is not None and part.log.stream:
+                return part.log
     return None
 
 
+def log_stream_name(job: Mapping[str, Any]) -> str | None:
+    """Return the CloudWatch log stream of the job's latest attempt (see primary_log), if any yet."""
+    location = primary_log(job)
+    return location.stream if location is not None else None
+
+
 def log_stream_names(job: Mapping[str, Any]) -> list[str]:
-    """Return the log streams of every attempt, oldest first (a retried job has several)."""
-    names = [a.get("container", {}).get("logStreamName") for a in job.get("attempts", [])]
-    latest = log_stream_name(job)
-    result = [name for name in names if name]
-    if latest and latest not in result:
-        result.append(latest)
-    return list(dict.fromkeys(result))
+    """Return the log streams of every attempt and part, oldest attempt first."""
+    streams = [part.log.stream for _, part in read_job(job).log_locations() if part.log and part.log.stream]
+    return list(dict.fromkeys(stream for stream in streams if stream))
 
 
 def log_group_name(job: Mapping[str, Any]) -> str:
-    """Return the job's CloudWatch log group: the awslogs-group option, else Batch's default."""
-    options = job.get("container", {}).get("logConfiguration", {}).get("options", {})
+    """Return the CloudWatch log group of the job's primary log (Batch's default if none yet)."""
+    location = primary_log(job)
+    if location is not None:
+        return location.group
+    options = (job.get("container") or {}).get("logConfiguration", {}).get("options", {})
     return str(options.get("awslogs-group") or DEFAULT_LOG_GROUP)
 
 
 def exit_code(job: Mapping[str, Any]) -> int | None:
-    code = job.get("container", {}).get("exitCode")
-    if code is None:
-        for attempt in reversed(job.get("attempts", [])):
-            code = attempt.get("container", {}).get("exitCode")
-            if code is not None:
-                break
-    return int(code) if code is not None else None
+    """Return the job's exit code: its failed essential part's, else its (main) container's."""
+    return read_job(job).exit_code
 
 
 def stuck_reason(job: Mapping[str, Any]) -> str | None:
@@ -146,14 +162,17 @@ def cannot_start_message(job: Mapping[str, Any], job_id: str, reason: str) -> st
     return f"AWS Batch job {job.get('jobName')} ({job_id}) cannot start: {reason}"
 
 
-def describe_outcome(job: Mapping[str, Any]) -> str:
-    """One line for the task log: name, id, final status, reason and exit code."""
+def describe_outcome(job: Mapping[str, Any], anatomy: JobAnatomy | None = None) -> str:
+    """One line for the task log: name, id, final status, reason, exit code (and of what)."""
+    anatomy = anatomy or read_job(job)
     parts = [f"AWS Batch job {job.get('jobName')} ({job.get('jobId')}) {job.get('status')}"]
     if job.get("statusReason"):
         parts.append(f"reason: {job['statusReason']}")
-    code = exit_code(job)
+    code = anatomy.exit_code
     if code is not None:
-        parts.append(f"exit code: {code}")
+        failed = [part for part in anatomy.failed_parts() if part.essential and part.label]
+        of = f" ({failed[0].label})" if failed and failed[0].exit_code == code else ""
+        parts.append(f"exit code: {code}{of}")
     progress = array_progress(job)
     if progress is not None:
         parts.append(f"children: {progress}")
@@ -161,27 +180,54 @@ def describe_outcome(job: Mapping[str, Any]) -> str:
 
 
 def attempt_summary(attempt: Mapping[str, Any]) -> str:
-    """One attempt of a job as text: its exit code and why it ended."""
+    """One attempt of a container job as text: its exit code and why it ended."""
     container = attempt.get("container", {})
     reason = attempt.get("statusReason") or container.get("reason") or ""
     return f"exit code {container.get('exitCode')}, {reason}".rstrip(", ")
 
 
+def part_failure(part: JobPart) -> str:
+    """One failed part as text: ``container app (essential): exit code 5, reason``."""
+    kind = (
+        ""
+        if not part.label.startswith("container")
+        else (" (essential)" if part.essential else " (not essential)")
+    )
+    return f"{part.label}{kind}: {part.outcome()}"
+
+
 def failure_message(
     job: Mapping[str, Any],
-    log_tail: Iterable[str] = (),
+    tails: Mapping[str, Sequence[str]] | Iterable[str] = (),
     failed_children: Iterable[tuple[Mapping[str, Any], list[str]]] = (),
+    *,
+    failed_parts: Sequence[JobPart] = (),
+    anatomy: JobAnatomy | None = None,
 ) -> str:
-    """Build the text a failed task shows: status reason, exit code, attempts and log tails."""
-    lines = [describe_outcome(job)]
-    attempts = job.get("attempts", [])
-    if len(attempts) > 1:
-        lines.append(f"attempts: {len(attempts)}")
-        for number, attempt in enumerate(attempts, start=1):
-            lines.append(f"  attempt {number}: {attempt_summary(attempt)}")
-    tail = list(log_tail)
-    if tail:
-        lines.append(f"last {len(tail)} log line(s):")
+    """Build the text a failed task shows: reason, exit code, failed parts, attempts, log tails.
+
+    :param tails: the last log lines, by the label of the part they came from ("" for the job
+        itself); a plain list of lines is the job's own.
+    :param failed_children: for an array job, failed children and their last lines.
+    :param failed_parts: what failed inside the job (by default the anatomy's failed parts):
+        containers of an ECS or EKS job, nodes of a multi-node job.
+    """
+    anatomy = anatomy or read_job(job)
+    by_label: dict[str, Sequence[str]] = dict(tails) if hasattr(tails, "keys") else {"": list(tails)}  # type: ignore[arg-type]
+    failed = list(failed_parts) or [part for part in anatomy.failed_parts() if part.label]
+    lines = [describe_outcome(job, anatomy)]
+    lines.extend(f"failed: {part_failure(part)}" for part in failed)
+    if len(anatomy.attempts) > 1:
+        lines.append(f"attempts: {len(anatomy.attempts)}")
+        for attempt in anatomy.attempts:
+            lines.append(f"  attempt {attempt.number}: {attempt.summary()}")
+    shown = [part.label for part in failed if by_label.get(part.label)]
+    if not shown:  # nothing failed by name (terminated, timed out...): the job's own last lines
+        shown = [label for label in by_label if by_label[label]][:1]
+    for label in shown:
+        tail = list(by_label[label])
+        of = f" of {label}" if label else ""
+        lines.append(f"last {len(tail)} log line(s){of}:")
         lines.extend(f"  | {line}" for line in tail)
     for child, child_tail in failed_children:
         lines.append(describe_outcome(child))

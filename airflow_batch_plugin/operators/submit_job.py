@@ -29,7 +29,6 @@ from airflow_batch_plugin.job_state import (
     BatchJobFailed,
     is_terminal,
     log_stream_name,
-    log_stream_names,
 )
 from airflow_batch_plugin.links import (
     JOB_LINKS,
@@ -38,7 +37,7 @@ from airflow_batch_plugin.links import (
     persist_log_link,
     submitted_job,
 )
-from airflow_batch_plugin.monitor import JobMonitor
+from airflow_batch_plugin.monitor import JobMonitor, eks_log_convention, job_result_xcoms
 from airflow_batch_plugin.poller import JobStatusPoller
 from airflow_batch_plugin.specs.job import ContainerOverrides, JobDependency, JobSubmissionSpec
 from airflow_batch_plugin.specs.job_definition import JobDefinitionSpec
@@ -213,12 +212,23 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
     :param stream_logs: copy the job's CloudWatch log into the task log while it runs.
     :param log_tail_lines: how many last log lines a failure message carries.
     :param failed_children_logs: for array jobs, how many failed children's logs to show.
+    :param array_children_logs: for array jobs, how many children's logs to show when the job
+        ends, lowest indexes first, besides the failed ones (``"all"``: every child; 0: none).
+    :param eks_log_group: where EKS jobs' container logs are: a log group template with
+        ``{cluster}`` and ``{namespace}`` (default: ``[aws_batch] eks_log_group``, else Container
+        Insights' ``/aws/containerinsights/{cluster}/application``).
+    :param eks_log_stream_prefix: what the streams of one container of one pod start with, a
+        template with ``{node_name}``, ``{pod_name}``, ``{namespace}``, ``{container_name}``,
+        ``{cluster}`` (default: ``[aws_batch] eks_log_stream_prefix``, else Fluent Bit's
+        ``{node_name}-application.var.log.containers.{pod_name}_{namespace}_{container_name}-``).
     :param max_runnable_seconds: fail (and terminate) the job if it stays RUNNABLE this long.
     :param deferrable: wait in the triggerer instead of on a worker (default: the
         ``[operators] default_deferrable`` option). The job's log is then read in full, page by
         page, when the task resumes, and ``execution_timeout`` bounds the deferral.
     :return: the job id (XCom ``return_value``); XComs ``job_arn``, ``job_name``, ``job_queue``,
-        ``array_size`` and ``log_stream_names``.
+        ``array_size``, ``log_stream_names`` (every stream the task read: each attempt's, each
+        container's, each node's, the children's it showed), ``exit_code`` and ``exit_codes``
+        (by container name for ECS and EKS jobs, by ``node N`` for multi-node jobs).
 
     Extra links (stored right after SubmitJob, so they work while the job runs): the job, its
     log stream (once it has one), an array job's children, the job definition and the queue.
@@ -275,6 +285,9 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         stream_logs: bool = True,
         log_tail_lines: int = 50,
         failed_children_logs: int = 3,
+        array_children_logs: int | str = 3,
+        eks_log_group: str | None = None,
+        eks_log_stream_prefix: str | None = None,
         max_runnable_seconds: float | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
@@ -302,9 +315,15 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         self.stream_logs = stream_logs
         self.log_tail_lines = log_tail_lines
         self.failed_children_logs = failed_children_logs
+        self.array_children_logs = array_children_logs
+        self.eks_log_group = eks_log_group
+        self.eks_log_stream_prefix = eks_log_stream_prefix
+        self.eks_logs = eks_log_convention(eks_log_group, eks_log_stream_prefix)  # bad templates fail here
         self.max_runnable_seconds = max_runnable_seconds
         self.deferrable = deferrable
         self._job_id: str | None = None
+        #: The monitor of the wait (what it read gives the log_stream_names XCom).
+        self._wait_monitor: JobMonitor | None = None
         self._termination_reason = "Terminated by Airflow"
         self._linked_stream: str | None = None
         #: This try follows a job an earlier try of this task instance submitted.
@@ -486,7 +505,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         self._finish(monitor, jobs[self._job_id], context)
 
     def _monitor(self, job_id: str, *, stream_logs: bool) -> JobMonitor:
-        return JobMonitor(
+        self._wait_monitor = JobMonitor(
             batch=self.hook,
             logs=CloudWatchLogsHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name),
             job_id=job_id,
@@ -494,8 +513,11 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
             stream_logs=stream_logs,
             tail_lines=self.log_tail_lines,
             failed_children=self.failed_children_logs,
+            array_children_logs=self.array_children_logs,
             max_runnable_seconds=self.max_runnable_seconds,
+            eks_logs=self.eks_logs,
         )
+        return self._wait_monitor
 
     # -- deferrable mode --------------------------------------------------------------------------
 
@@ -593,7 +615,8 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         ti.xcom_push(key="job_name", value=job.get("jobName"))
         ti.xcom_push(key="job_queue", value=job.get("jobQueue"))
         ti.xcom_push(key="array_size", value=job.get("arrayProperties", {}).get("size"))
-        ti.xcom_push(key="log_stream_names", value=log_stream_names(job))
+        for key, value in job_result_xcoms(job, self._wait_monitor).items():
+            ti.xcom_push(key=key, value=value)
         return job_id
 
     def ended_job(self, job_id: str) -> dict[str, Any]:

@@ -11,9 +11,9 @@ from airflow.providers.common.compat.sdk import AirflowException, conf
 
 from airflow_batch_plugin.hooks.batch import BatchHook
 from airflow_batch_plugin.hooks.logs import CloudWatchLogsHook
-from airflow_batch_plugin.job_state import is_terminal
+from airflow_batch_plugin.job_state import is_terminal, log_stream_name
 from airflow_batch_plugin.links import JOB_LINKS, link_target, persist_job_links
-from airflow_batch_plugin.monitor import JobMonitor
+from airflow_batch_plugin.monitor import JobMonitor, eks_log_convention
 from airflow_batch_plugin.poller import JobStatusPoller
 from airflow_batch_plugin.triggers.job import BatchJobTrigger
 
@@ -34,6 +34,11 @@ class BatchJobSensor(AwsBaseSensor[BatchHook]):
     :param job_id: the job to wait for (templated; e.g. ``submit_task.output``).
     :param stream_logs: copy the job's log into the task log.
     :param log_tail_lines: how many last log lines a failure message carries.
+    :param failed_children_logs: for array jobs, how many failed children's logs to show.
+    :param array_children_logs: for array jobs, how many children's logs to show when the job
+        ends, lowest indexes first, besides the failed ones (``"all"``: every child; 0: none).
+    :param eks_log_group: where EKS jobs' container logs are (see BatchSubmitJobOperator).
+    :param eks_log_stream_prefix: what an EKS container's log streams start with (likewise).
     :param max_runnable_seconds: fail if the job stays RUNNABLE this long (poke and deferrable modes).
     :param deferrable: wait in the triggerer, polling every ``poke_interval`` seconds (default:
         the ``[operators] default_deferrable`` option); ``timeout`` bounds the deferral.
@@ -51,6 +56,9 @@ class BatchJobSensor(AwsBaseSensor[BatchHook]):
         stream_logs: bool = True,
         log_tail_lines: int = 50,
         failed_children_logs: int = 3,
+        array_children_logs: int | str = 3,
+        eks_log_group: str | None = None,
+        eks_log_stream_prefix: str | None = None,
         max_runnable_seconds: float | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
@@ -60,6 +68,10 @@ class BatchJobSensor(AwsBaseSensor[BatchHook]):
         self.stream_logs = stream_logs
         self.log_tail_lines = log_tail_lines
         self.failed_children_logs = failed_children_logs
+        self.array_children_logs = array_children_logs
+        self.eks_log_group = eks_log_group
+        self.eks_log_stream_prefix = eks_log_stream_prefix
+        self.eks_logs = eks_log_convention(eks_log_group, eks_log_stream_prefix)
         self.max_runnable_seconds = max_runnable_seconds
         self.deferrable = deferrable
         self._monitor: JobMonitor | None = None
@@ -125,7 +137,7 @@ class BatchJobSensor(AwsBaseSensor[BatchHook]):
 
     def _persist_links(self, context: Context, job: dict[str, Any]) -> None:
         """Store the links to the job when what they show changed (first sight, a new log stream)."""
-        seen = (job.get("jobId"), job.get("jobDefinition"), job.get("container", {}).get("logStreamName"))
+        seen = (job.get("jobId"), job.get("jobDefinition"), log_stream_name(job))
         if seen == self._linked:
             return
         try:
@@ -149,5 +161,7 @@ class BatchJobSensor(AwsBaseSensor[BatchHook]):
             stream_logs=stream_logs,
             tail_lines=self.log_tail_lines,
             failed_children=self.failed_children_logs,
+            array_children_logs=self.array_children_logs,
             max_runnable_seconds=self.max_runnable_seconds,
+            eks_logs=self.eks_logs,
         )

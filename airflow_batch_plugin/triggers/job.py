@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_batch_plugin.anatomy import JobKind, read_job
 from airflow_batch_plugin.hooks.batch import BatchHook
 from airflow_batch_plugin.job_state import runnable_too_long, stuck_reason
 from airflow_batch_plugin.poller import JobPollError, PollerStopped, client_key_for, shared_job_poller
@@ -121,6 +122,7 @@ class BatchJobTrigger(BaseTrigger):
 
     async def _follow(self, watch: JobWatch) -> dict[str, Any]:
         runnable_since: float | None = None
+        kind_said = False
         while True:
             timeout: float | None = None
             if runnable_since is not None and self.max_runnable_seconds is not None:
@@ -133,6 +135,11 @@ class BatchJobTrigger(BaseTrigger):
             except JobPollError as error:
                 return {"status": "error", "job_id": self.job_id, "message": str(error)}
             status = job.get("status")
+            if not kind_said:
+                kind_said = True
+                anatomy = read_job(job)
+                if anatomy.kind is not JobKind.CONTAINER or anatomy.is_array_parent:
+                    self.log.info("AWS Batch job %s is a %s", self.job_id, anatomy.description)
             reason = f" ({job['statusReason']})" if job.get("statusReason") else ""
             self.log.info("AWS Batch job %s is %s%s", self.job_id, status, reason)
             if status == "SUCCEEDED":
