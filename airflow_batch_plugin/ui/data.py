@@ -17,8 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from airflow_batch_plugin.anatomy import JobAnatomy, read_job
 from airflow_batch_plugin.identity import DAG_TAG, MAP_INDEX_TAG, RUN_TAG, TASK_TAG
-from airflow_batch_plugin.job_state import exit_code, log_group_name, log_stream_name
+from airflow_batch_plugin.job_state import primary_log
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping
@@ -121,17 +122,76 @@ class JobRow:
 
 
 @dataclass(frozen=True)
+class PartRow:
+    """One part of a job on its page: a container of an ECS or EKS job, or a multi-node job's node.
+
+    ``job_id`` is set for a node (a job of its own, with its own page).
+    """
+
+    label: str
+    exit_code: int | None
+    reason: str | None
+    essential: bool
+    log: str | None
+    job_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    """One attempt on a job page: its times, each part's exit code and why it ended, its streams."""
+
+    number: int
+    started_at: int | None
+    stopped_at: int | None
+    outcome: str
+    streams: list[str]
+
+
+@dataclass(frozen=True)
 class JobPage:
     """Everything the job page shows."""
 
     row: JobRow
     job: dict[str, Any]
-    attempts: list[dict[str, Any]]
+    kind: str
+    attempts: list[AttemptRow]
+    parts: list[PartRow]
     exit_code: int | None
     children: dict[str, list[dict[str, Any]]]
     log_group: str | None
     log_stream: str | None
     log_tail: list[str] | None
+
+
+def part_rows(anatomy: JobAnatomy) -> list[PartRow]:
+    """The parts a job page lists: every container of a multi-container job, or every node."""
+    if anatomy.is_multi_node_parent:
+        main = anatomy.main_node
+        return [
+            PartRow(f"node {index}" + (" (main)" if index == main else ""), None, None, True, None, job_id)
+            for index, job_id in enumerate(anatomy.node_job_ids())
+        ]
+    attempt = anatomy.latest_attempt
+    if attempt is None or len(attempt.parts) < 2:
+        return []
+    return [
+        PartRow(part.label, part.exit_code, part.reason, part.essential, str(part.log) if part.log else None)
+        for part in attempt.parts
+    ]
+
+
+def attempt_rows(anatomy: JobAnatomy) -> list[AttemptRow]:
+    """The attempts that ended, oldest first, as a job page lists them."""
+    return [
+        AttemptRow(
+            number=attempt.number,
+            started_at=attempt.started_at,
+            stopped_at=attempt.stopped_at,
+            outcome=attempt.summary(),
+            streams=[str(part.log) for part in attempt.parts if part.log is not None],
+        )
+        for attempt in anatomy.attempts
+    ]
 
 
 #: Keys under which AWS returns environment variables (ECS containers, EKS containers).
@@ -340,14 +400,18 @@ class BatchWorld:
                     array_job_id=job_id, job_status=status, page_size=CHILDREN_PAGE
                 )
                 children[status] = page
-        stream = None if row.array_size else log_stream_name(job)
-        group = log_group_name(job) if stream else None
+        anatomy = read_job(job)
+        location = None if row.array_size else primary_log(job)
+        group = location.group if location else None
+        stream = location.stream if location else None
         tail = self.logs.tail(group, stream, LOG_TAIL_LINES) if group and stream else None
         return JobPage(
             row=row,
             job=job,
-            attempts=list(job.get("attempts") or []),
-            exit_code=exit_code(job),
+            kind=anatomy.description,
+            attempts=attempt_rows(anatomy),
+            parts=part_rows(anatomy),
+            exit_code=anatomy.exit_code,
             children=children,
             log_group=group,
             log_stream=stream,

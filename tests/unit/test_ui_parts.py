@@ -182,3 +182,29 @@ def test_environment_values_are_hidden_in_descriptions_the_view_returns():
     assert hidden["eksProperties"]["podProperties"]["containers"][0]["env"] == [{"name": "K", "value": "***"}]
     assert hidden["attempts"][0]["container"]["environment"][0]["value"] == "***"
     assert job["container"]["environment"][0]["value"] == "postgres://user:pw@db", "the original is untouched"
+
+
+def test_job_pages_list_containers_and_nodes_as_aws_describes_them():
+    from airflow_batch_plugin.anatomy import read_job
+    from airflow_batch_plugin.ui.data import attempt_rows, part_rows
+    from tests.unit import aws_job_descriptions as aws
+
+    containers = part_rows(read_job(aws.ecs_job("FAILED", 5, 137)))
+    assert [(p.label, p.essential, p.exit_code) for p in containers] == [
+        ("container app", True, 5),
+        ("container sidecar", False, 137),
+    ]
+    assert containers[0].log == "train/app/ecs1task (group /aws/batch/job)"
+    parent = read_job(aws.multi_node_parent())
+    nodes = part_rows(parent)
+    assert [(p.label, p.job_id) for p in nodes] == [
+        ("node 0 (main)", f"{parent.job_id}#0"),
+        ("node 1", f"{parent.job_id}#1"),
+    ]
+    assert part_rows(read_job(aws.container_job())) == []  # one container: the job's own facts
+    rows = attempt_rows(read_job(aws.container_job("FAILED", 5, attempts=2)))
+    assert [(row.number, row.outcome) for row in rows] == [
+        (1, "exit code 1, Essential container in task exited"),
+        (2, "exit code 5, Essential container in task exited"),
+    ]
+    assert rows[1].streams == ["report/default/task2 (group /aws/batch/job)"]
