@@ -28,6 +28,12 @@ from airflow_batch_plugin.specs.container import (
     Ulimit,
     Volume,
 )
+from airflow_batch_plugin.specs.ecs import (
+    EcsTaskSpec,
+    FirelensConfiguration,
+    TaskContainerDependency,
+    TaskContainerSpec,
+)
 from airflow_batch_plugin.specs.eks import (
     EksContainer,
     EksEmptyDir,
@@ -55,6 +61,7 @@ __all__ = [
     "ContainerSpec",
     "Device",
     "Ec2Configuration",
+    "EcsTaskSpec",
     "EfsVolume",
     "EksConfiguration",
     "EksContainer",
@@ -64,6 +71,7 @@ __all__ = [
     "EksVolume",
     "EksVolumeMount",
     "EvaluateOnExit",
+    "FirelensConfiguration",
     "JobDefinitionSpec",
     "JobDependency",
     "JobQueueSpec",
@@ -83,6 +91,8 @@ __all__ = [
     "ShareAttributes",
     "SpecContext",
     "SpecValidationError",
+    "TaskContainerDependency",
+    "TaskContainerSpec",
     "Tmpfs",
     "Ulimit",
     "UpdatePlan",

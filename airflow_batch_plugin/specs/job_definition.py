@@ -1,9 +1,10 @@
 """Describe an AWS Batch job definition (RegisterJobDefinition) and check it against AWS's rules.
 
-A job definition holds exactly one of: a container (EC2, Spot or Fargate), an EKS pod, or the
-node ranges of a multi-node parallel job. :meth:`JobDefinitionSpec.to_request` gives the keyword
-arguments of boto3's ``register_job_definition``; :meth:`JobDefinitionSpec.content_hash` is a
-stable digest of that request, used to reuse an identical ACTIVE revision.
+A job definition holds exactly one of: a container (EC2, Spot or Fargate), an ECS task of up to
+ten containers (``ecsProperties``), an EKS pod, or the node ranges of a multi-node parallel job.
+:meth:`JobDefinitionSpec.to_request` gives the keyword arguments of boto3's
+``register_job_definition``; :meth:`JobDefinitionSpec.content_hash` is a stable digest of that
+request, used to reuse an identical ACTIVE revision.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from airflow_batch_plugin.specs.common import (
     to_upper,
 )
 from airflow_batch_plugin.specs.container import ContainerSpec
+from airflow_batch_plugin.specs.ecs import EcsTaskSpec, TaskContainerSpec, coerce_ecs_task
 from airflow_batch_plugin.specs.eks import EksContainer, EksSpec
 from airflow_batch_plugin.specs.validation import Checker, drop_none, is_unresolved
 
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_JOB_DEFINITION_BYTES",
     "ContainerSpec",
+    "EcsTaskSpec",
     "EksSpec",
     "JobDefinitionSpec",
     "NodeRange",
@@ -209,10 +212,13 @@ def _ranges_text(indexes: list[int]) -> str:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class JobDefinitionSpec(BatchSpec):
-    """Describe a job definition to register: a container, EKS or multi-node parallel job.
+    """Describe a job definition to register: a container, ECS multi-container, EKS or multi-node job.
 
     :param name: up to 128 letters, numbers, hyphens and underscores.
     :param container: a :class:`ContainerSpec` for a single-node ECS job (EC2, Spot or Fargate).
+    :param ecs: an :class:`EcsTaskSpec` for an ECS job of 1 to 10 containers (AWS's
+        ``ecsProperties``; its one element of ``taskProperties``), on EC2, Spot or Fargate. AWS's
+        own shape ``{"taskProperties": [{...}]}`` is accepted too.
     :param eks: an :class:`EksSpec` for a job on an EKS compute environment.
     :param node: a :class:`NodeSpec` for a multi-node parallel job (EC2 only).
 
@@ -229,6 +235,7 @@ class JobDefinitionSpec(BatchSpec):
 
     name: str
     container: ContainerSpec | Mapping[str, Any] | None = None
+    ecs: EcsTaskSpec | Mapping[str, Any] | None = None
     eks: EksSpec | Mapping[str, Any] | None = None
     node: NodeSpec | Mapping[str, Any] | None = None
     parameters: Mapping[str, str] | None = None
@@ -303,6 +310,50 @@ class JobDefinitionSpec(BatchSpec):
             platform="FARGATE",
             execution_role_arn=execution_role_arn,
             **more,
+        )
+
+    @classmethod
+    def ecs_job(
+        cls,
+        name: str,
+        containers: Sequence[TaskContainerSpec | Mapping[str, Any]],
+        *,
+        platform: str = "EC2",
+        execution_role_arn: str | None = None,
+        task_role_arn: str | None = None,
+        parameters: Mapping[str, str] | None = None,
+        retry_strategy: RetryStrategy | int | None = None,
+        timeout_seconds: int | None = None,
+        tags: Mapping[str, str] | None = None,
+        propagate_tags: bool | None = None,
+        scheduling_priority: int | None = None,
+        **task: Any,
+    ) -> JobDefinitionSpec:
+        """Describe an ECS job of 1 to 10 containers; extra keywords are :class:`EcsTaskSpec` fields.
+
+        Example: ``JobDefinitionSpec.ecs_job("etl", [{"name": "app", "image": "python:3.12",
+        "command": ["python", "-m", "etl"], "vcpus": 1, "memory": 2048, "depends_on": ["proxy"]},
+        {"name": "proxy", "image": "envoyproxy/envoy:v1.31", "essential": False, "vcpus": 1,
+        "memory": 512}])``. On Fargate (``platform="FARGATE"``, ``execution_role_arn`` required)
+        the containers' vCPUs and memory add up to one of Fargate's vCPU/memory pairs.
+        """
+        with deferred_validation():
+            spec = EcsTaskSpec(
+                containers=containers,
+                execution_role_arn=execution_role_arn,
+                task_role_arn=task_role_arn,
+                **task,
+            )
+        return cls(
+            name=name,
+            ecs=spec,
+            platform=platform,
+            parameters=parameters,
+            retry_strategy=retry_strategy,
+            timeout_seconds=timeout_seconds,
+            tags=tags,
+            propagate_tags=propagate_tags,
+            scheduling_priority=scheduling_priority,
         )
 
     @classmethod
@@ -399,6 +450,7 @@ class JobDefinitionSpec(BatchSpec):
 
     def _normalize(self, c: Checker) -> None:
         self._replace_field("container", coerce_spec(c, "container", self.container, ContainerSpec))
+        self._replace_field("ecs", coerce_ecs_task(c, "ecs", self.ecs))
         self._replace_field("eks", coerce_spec(c, "eks", self.eks, EksSpec))
         self._replace_field("node", coerce_spec(c, "node", self.node, NodeSpec))
         self._replace_field("parameters", normalize_str_map(c, "parameters", self.parameters))
@@ -412,22 +464,24 @@ class JobDefinitionSpec(BatchSpec):
             c.pattern("name", self.name, JOB_DEFINITION_NAME, JOB_DEFINITION_NAME_RULE)
         else:
             c.fail("name", self.name, JOB_DEFINITION_NAME_RULE)
-        kinds = [k for k in ("container", "eks", "node") if getattr(self, k) is not None]
+        kinds = [k for k in ("container", "ecs", "eks", "node") if getattr(self, k) is not None]
         if not kinds:
-            c.fail("container", None, "give exactly one of container, eks or node (none given)")
+            c.fail("container", None, "give exactly one of container, ecs, eks or node (none given)")
         elif len(kinds) > 1:
             c.fail(
-                kinds[1], "<set>", f"give exactly one of container, eks or node (got {' and '.join(kinds)})"
+                kinds[1],
+                "<set>",
+                f"give exactly one of container, ecs, eks or node (got {' and '.join(kinds)})",
             )
         platform = self.platform
         if platform is not None and not is_unresolved(platform):
             c.check(platform in PLATFORMS, "platform", platform, "must be EC2 or FARGATE")
+        # A templated platform is only known after rendering: check what holds on both.
+        ecs_platform = None if is_unresolved(platform) else "FARGATE" if platform == "FARGATE" else "EC2"
         if isinstance(self.container, ContainerSpec):
-            # A templated platform is only known after rendering: check what holds on both.
-            container_platform = (
-                None if is_unresolved(platform) else "FARGATE" if platform == "FARGATE" else "EC2"
-            )
-            self.container.check_into(c.at("container"), SpecContext(platform=container_platform))
+            self.container.check_into(c.at("container"), SpecContext(platform=ecs_platform))
+        if isinstance(self.ecs, EcsTaskSpec):
+            self.ecs.check_into(c.at("ecs"), SpecContext(platform=ecs_platform))
         if self.eks is not None:
             c.check(
                 platform is None,
@@ -486,6 +540,7 @@ class JobDefinitionSpec(BatchSpec):
                 "tags": dict(self.tags) if self.tags else None,
                 "platformCapabilities": None if platform is None else [platform],
                 "eksProperties": request_of(self.eks),
+                "ecsProperties": None if self.ecs is None else {"taskProperties": [request_of(self.ecs)]},
             }
         )
 
