@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_batch_plugin.specs.common import RetryStrategy
+    from airflow_batch_plugin.specs.job import EcsPropertiesOverride, TaskContainerOverrides
 
 
 #: Tags the operator and its hook add to every job: who submitted it, and the submit token.
@@ -197,6 +198,11 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
     :param parameters: values for ``Ref::name`` placeholders in the definition's command.
     :param container_overrides: :class:`ContainerOverrides` or a dict of its fields (command,
         environment, vcpus, memory, gpus, instance_type).
+    :param ecs_properties_override: for an ECS multi-container job (a definition with
+        ``ecsProperties``): :class:`EcsPropertiesOverride`, a list of
+        :class:`TaskContainerOverrides` or dicts (``name`` of the container, command, environment,
+        vcpus, memory, gpus), or SubmitJob's ``ecsPropertiesOverride`` as AWS spells it. With a
+        :class:`JobDefinitionSpec`, each name must be one of its containers.
     :param eks_properties_override: SubmitJob's ``eksPropertiesOverride``, as AWS spells it.
     :param node_overrides: SubmitJob's ``nodeOverrides`` for multi-node jobs.
     :param array_size: submit an array job of this many children (2..10,000).
@@ -234,6 +240,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         "job_definition",
         "parameters",
         "container_overrides",
+        "ecs_properties_override",
         "eks_properties_override",
         "node_overrides",
         "array_size",
@@ -246,6 +253,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
     template_fields_renderers = {
         "parameters": "json",
         "container_overrides": "json",
+        "ecs_properties_override": "json",
         "eks_properties_override": "json",
         "node_overrides": "json",
         "tags": "json",
@@ -260,6 +268,12 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         job_definition: str | JobDefinitionSpec,
         parameters: Mapping[str, str] | None = None,
         container_overrides: ContainerOverrides | Mapping[str, Any] | None = None,
+        ecs_properties_override: (
+            EcsPropertiesOverride
+            | Sequence[TaskContainerOverrides | Mapping[str, Any]]
+            | Mapping[str, Any]
+            | None
+        ) = None,
         eks_properties_override: Mapping[str, Any] | None = None,
         node_overrides: Mapping[str, Any] | None = None,
         array_size: int | str | None = None,
@@ -285,6 +299,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         self.job_definition = job_definition
         self.parameters = parameters
         self.container_overrides = container_overrides
+        self.ecs_properties_override = ecs_properties_override
         self.eks_properties_override = eks_properties_override
         self.node_overrides = node_overrides
         self.array_size = array_size
@@ -324,6 +339,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
             "job_queue": self.job_queue,
             "parameters": self.parameters,
             "container_overrides": self.container_overrides,
+            "ecs_properties_override": self.ecs_properties_override,
             "eks_properties_override": self.eks_properties_override,
             "node_overrides": self.node_overrides,
             "array_size": self.array_size,
@@ -332,6 +348,9 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
             "tags": self.tags,
             "share_identifier": self.share_identifier,
             "scheduling_priority_override": self.scheduling_priority_override,
+            "job_definition_spec": (
+                self.job_definition if isinstance(self.job_definition, JobDefinitionSpec) else None
+            ),
         }
 
     def _build_submission(self, job_definition: str, extra_tags: Mapping[str, str]) -> JobSubmissionSpec:

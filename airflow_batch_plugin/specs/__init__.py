@@ -42,7 +42,13 @@ from airflow_batch_plugin.specs.eks import (
     EksVolume,
     EksVolumeMount,
 )
-from airflow_batch_plugin.specs.job import ContainerOverrides, JobDependency, JobSubmissionSpec
+from airflow_batch_plugin.specs.job import (
+    ContainerOverrides,
+    EcsPropertiesOverride,
+    JobDependency,
+    JobSubmissionSpec,
+    TaskContainerOverrides,
+)
 from airflow_batch_plugin.specs.job_definition import JobDefinitionSpec, NodeRange, NodeSpec
 from airflow_batch_plugin.specs.job_queue import (
     ComputeEnvironmentOrder,
@@ -61,6 +67,7 @@ __all__ = [
     "ContainerSpec",
     "Device",
     "Ec2Configuration",
+    "EcsPropertiesOverride",
     "EcsTaskSpec",
     "EfsVolume",
     "EksConfiguration",
@@ -92,6 +99,7 @@ __all__ = [
     "SpecContext",
     "SpecValidationError",
     "TaskContainerDependency",
+    "TaskContainerOverrides",
     "TaskContainerSpec",
     "Tmpfs",
     "Ulimit",

@@ -1,12 +1,13 @@
-"""Tests for ECS multi-container job definitions (ecsProperties).
+"""Tests for ECS multi-container job definitions (ecsProperties) and their overrides on SubmitJob.
 
 The expected requests are AWS's own: the payloads of the user guide's "Reference: AWS Batch job
 scenarios using EcsProperties" and the shapes of botocore's Batch model (EcsProperties,
-EcsTaskProperties, TaskContainerProperties, TaskContainerDependency).
+EcsTaskProperties, TaskContainerProperties, TaskContainerDependency, EcsPropertiesOverride).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -15,11 +16,14 @@ from botocore.session import get_session
 from botocore.validate import ParamValidator
 
 from airflow_batch_plugin.specs import (
+    EcsPropertiesOverride,
     EcsTaskSpec,
     JobDefinitionSpec,
+    JobSubmissionSpec,
     Problem,
     SpecValidationError,
     TaskContainerDependency,
+    TaskContainerOverrides,
     TaskContainerSpec,
     deferred_validation,
 )
@@ -770,3 +774,232 @@ def test_a_nested_spec_built_alone_checks_what_needs_no_platform():
     with deferred_validation():
         loose = TaskContainerDependency(container_name="x", condition="NEVER")
     assert [p.field for p in loose.problems()] == ["condition"]
+
+
+# --- SubmitJob: ecsPropertiesOverride --------------------------------------------------------
+
+
+def submission(**changes: Any) -> JobSubmissionSpec:
+    return JobSubmissionSpec(job_name="run", job_queue="q", job_definition="mc", **changes)
+
+
+def test_override_reaches_the_request_in_aws_shape():
+    spec = submission(
+        ecs_properties_override=[
+            {
+                "name": "app",
+                "command": ["python", "-m", "etl", "--day", "1"],
+                "environment": {"DAY": "1"},
+                "vcpus": 2,
+                "memory": 4096,
+            },
+            TaskContainerOverrides(name="sidecar", gpus=1),
+        ],
+        job_definition_spec=ec2(),
+    )
+    assert spec.to_request()["ecsPropertiesOverride"] == {
+        "taskProperties": [
+            {
+                "containers": [
+                    {
+                        "name": "app",
+                        "command": ["python", "-m", "etl", "--day", "1"],
+                        "environment": [{"name": "DAY", "value": "1"}],
+                        "resourceRequirements": [
+                            {"type": "VCPU", "value": "2"},
+                            {"type": "MEMORY", "value": "4096"},
+                        ],
+                    },
+                    {"name": "sidecar", "resourceRequirements": [{"type": "GPU", "value": "1"}]},
+                ]
+            }
+        ]
+    }
+    assert "jobDefinitionSpec" not in spec.to_request()
+    assert "job_definition_spec" not in spec.to_request()
+    validate_with_botocore("SubmitJob", spec.to_request())
+
+
+def test_override_in_aws_shape_and_typed_are_the_same():
+    aws = {"taskProperties": [{"containers": [{"name": "app", "command": ["a"]}]}]}
+    typed = EcsPropertiesOverride(containers=[TaskContainerOverrides(name="app", command=["a"])])
+    assert (
+        submission(ecs_properties_override=aws).to_request()
+        == submission(ecs_properties_override=typed).to_request()
+    )
+    assert submission(
+        ecs_properties_override={"containers": [{"name": "app", "command": ["a"]}]}
+    ).to_request() == (submission(ecs_properties_override=typed).to_request())
+
+
+OVERRIDE_RULES = [
+    ("name-missing", [{"command": ["a"]}], "ecs_properties_override.containers[0]", "argument: 'name'"),
+    ("name-none", [{"name": None}], "ecs_properties_override.containers[0].name", "is required"),
+    ("name-empty", [{"name": ""}], "ecs_properties_override.containers[0].name", "non-empty"),
+    (
+        "twice",
+        [{"name": "app"}, {"name": "app"}],
+        "ecs_properties_override.containers[1].name",
+        "override each container once",
+    ),
+    ("empty-list", [], "ecs_properties_override.containers", "at least one container override"),
+    (
+        "empty-command-item",
+        [{"name": "app", "command": ["a", ""]}],
+        "ecs_properties_override.containers[0].command[1]",
+        "empty string",
+    ),
+    (
+        "reserved-env",
+        [{"name": "app", "environment": {"AWS_BATCH_JOB_ID": "x"}}],
+        "ecs_properties_override.containers[0].environment['AWS_BATCH_JOB_ID']",
+        "AWS_BATCH",
+    ),
+    (
+        "plain-secret",
+        [{"name": "app", "environment": {"STRIPE_API_KEY": "sk_live"}}],
+        "ecs_properties_override.containers[0].environment['STRIPE_API_KEY']",
+        "looks like a secret",
+    ),
+    (
+        "vcpus",
+        [{"name": "app", "vcpus": -1}],
+        "ecs_properties_override.containers[0].vcpus",
+        "positive number",
+    ),
+    ("memory", [{"name": "app", "memory": 2}], "ecs_properties_override.containers[0].memory", "at least 4"),
+    ("gpus", [{"name": "app", "gpus": -2}], "ecs_properties_override.containers[0].gpus", "at least 0"),
+    (
+        "unknown-field",
+        [{"name": "app", "image": "other"}],
+        "ecs_properties_override.containers[0]",
+        "unknown TaskContainerOverrides field",
+    ),
+    (
+        "two-tasks",
+        {"taskProperties": [{"containers": []}, {"containers": []}]},
+        "ecs_properties_override.task_properties",
+        "exactly one task",
+    ),
+    ("wrong-type", "app", "ecs_properties_override", "must be an EcsPropertiesOverride"),
+]
+
+
+@pytest.mark.parametrize(
+    ("override", "field", "fragment"), [r[1:] for r in OVERRIDE_RULES], ids=[r[0] for r in OVERRIDE_RULES]
+)
+def test_override_rules(override, field, fragment):
+    assert_problem(lambda: submission(ecs_properties_override=override), field, fragment)
+
+
+def test_override_secret_value_is_never_shown():
+    found = problems_of(
+        lambda: submission(
+            ecs_properties_override=[{"name": "app", "environment": {"DB_PASSWORD": "hunter2"}}]
+        )
+    )
+    assert "hunter2" not in "\n".join(map(str, found))
+    submission(
+        ecs_properties_override=[
+            {"name": "app", "environment": {"DB_PASSWORD": "x"}, "not_secrets": ["DB_PASSWORD"]}
+        ]
+    )
+
+
+def test_override_over_8_kib_is_refused():
+    submission(ecs_properties_override=[{"name": "app", "command": ["x" * 7_000]}])
+    assert_problem(
+        lambda: submission(ecs_properties_override=[{"name": "app", "command": ["x" * 9_000]}]),
+        "ecs_properties_override",
+        "8 KiB",
+    )
+
+
+def test_override_is_one_kind_of_override():
+    assert_problem(
+        lambda: submission(ecs_properties_override=[{"name": "app"}], container_overrides={"command": ["a"]}),
+        "container_overrides",
+        "not both",
+    )
+    assert_problem(
+        lambda: submission(
+            ecs_properties_override=[{"name": "app"}], eks_properties_override={"podProperties": {}}
+        ),
+        "eks_properties_override",
+        "not both",
+    )
+
+
+def test_override_names_must_be_containers_of_a_known_definition():
+    assert_problem(
+        lambda: submission(ecs_properties_override=[{"name": "worker"}], job_definition_spec=ec2()),
+        "ecs_properties_override.containers[0].name",
+        "has no container of this name (its named containers: ['app', 'sidecar'])",
+    )
+    submission(ecs_properties_override=[{"name": "sidecar", "command": ["b"]}], job_definition_spec=ec2())
+
+
+def test_override_kind_must_fit_a_known_definition():
+    container_definition = JobDefinitionSpec.container_job("one", "busybox")
+    assert_problem(
+        lambda: submission(
+            ecs_properties_override=[{"name": "app"}], job_definition_spec=container_definition
+        ),
+        "ecs_properties_override",
+        "has no ecsProperties",
+    )
+    assert_problem(
+        lambda: submission(container_overrides={"command": ["a"]}, job_definition_spec=ec2()),
+        "container_overrides",
+        "override them by name in ecs_properties_override",
+    )
+    submission(container_overrides={"command": ["a"]}, job_definition_spec=container_definition)
+
+
+def test_overridden_fargate_sizes_must_still_be_a_pair():
+    definition = fargate()  # 0.5 + 0.5 vCPU, 1024 + 1024 MiB
+    submission(
+        ecs_properties_override=[{"name": "app", "vcpus": 1.5, "memory": 3072}],
+        job_definition_spec=definition,
+    )
+    found = assert_problem(
+        lambda: submission(
+            ecs_properties_override=[{"name": "app", "memory": 1536}], job_definition_spec=definition
+        ),
+        "ecs_properties_override",
+        "with 1 vCPU, memory must be one of 2048",
+    )
+    assert found[0].value == "<1 vCPU, 2560 MiB in all>"
+
+
+def test_the_submit_operator_takes_and_checks_the_override():
+    from airflow_batch_plugin.operators.submit_job import BatchSubmitJobOperator
+
+    operator = BatchSubmitJobOperator(
+        task_id="t",
+        job_name="run",
+        job_queue="q",
+        job_definition=ec2(),
+        ecs_properties_override=[{"name": "app", "command": ["python", "-m", "etl"]}],
+    )
+    assert "ecs_properties_override" in operator.template_fields
+    assert operator.template_fields_renderers["ecs_properties_override"] == "json"
+    request = operator._build_submission("mc", {}).to_request()
+    assert request["ecsPropertiesOverride"]["taskProperties"][0]["containers"] == [
+        {"name": "app", "command": ["python", "-m", "etl"]}
+    ]
+    with pytest.raises(SpecValidationError, match="has no container of this name"):
+        BatchSubmitJobOperator(
+            task_id="t2",
+            job_name="run",
+            job_queue="q",
+            job_definition=ec2(),
+            ecs_properties_override=[{"name": "ghost"}],
+        )
+
+
+def test_dataclass_replace_keeps_the_override_typed():
+    spec = submission(ecs_properties_override=[{"name": "app"}])
+    assert isinstance(spec.ecs_properties_override, EcsPropertiesOverride)
+    again = dataclasses.replace(spec, job_name="again")
+    assert again.to_request()["ecsPropertiesOverride"] == spec.to_request()["ecsPropertiesOverride"]
