@@ -214,6 +214,10 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
     :param propagate_tags: copy the job's tags to its ECS task.
     :param share_identifier: fair-share identifier (fair-share queues).
     :param scheduling_priority_override: fair-share scheduling priority (0..9999).
+    :param extra_request_fields: SubmitJob members the operator does not model yet, as AWS
+        spells them (e.g. ``{"consumableResourcePropertiesOverride": {...}}``): merged into the
+        request and checked by botocore's parameter validation before any call (see
+        :class:`JobSubmissionSpec`).
     :param wait_for_completion: wait until the job ends (fail the task if it FAILED).
     :param poll_interval: seconds between status polls while waiting.
     :param stream_logs: copy the job's CloudWatch log into the task log while it runs.
@@ -249,6 +253,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         "share_identifier",
         "scheduling_priority_override",
         "timeout_seconds",
+        "extra_request_fields",
     )
     template_fields_renderers = {
         "parameters": "json",
@@ -257,6 +262,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         "eks_properties_override": "json",
         "node_overrides": "json",
         "tags": "json",
+        "extra_request_fields": "json",
     }
     ui_color = "#ff9900"
 
@@ -284,6 +290,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         propagate_tags: bool | None = None,
         share_identifier: str | None = None,
         scheduling_priority_override: int | None = None,
+        extra_request_fields: Mapping[str, Any] | None = None,
         wait_for_completion: bool = True,
         poll_interval: float = 10.0,
         stream_logs: bool = True,
@@ -310,6 +317,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         self.propagate_tags = propagate_tags
         self.share_identifier = share_identifier
         self.scheduling_priority_override = scheduling_priority_override
+        self.extra_request_fields = extra_request_fields
         self.wait_for_completion = wait_for_completion
         if poll_interval <= 0:
             raise ValueError(f"poll_interval={poll_interval!r}: must be a positive number of seconds")
@@ -348,6 +356,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
             "tags": self.tags,
             "share_identifier": self.share_identifier,
             "scheduling_priority_override": self.scheduling_priority_override,
+            "extra_request_fields": self.extra_request_fields,
             "job_definition_spec": (
                 self.job_definition if isinstance(self.job_definition, JobDefinitionSpec) else None
             ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow_batch_plugin.specs.common import (
     JOB_NAME,
@@ -40,6 +40,12 @@ from airflow_batch_plugin.specs.common import (
 )
 from airflow_batch_plugin.specs.container import fargate_pair_rule
 from airflow_batch_plugin.specs.ecs import EcsTaskSpec, TaskContainerSpec, resource_requirements
+from airflow_batch_plugin.specs.extra_fields import (
+    RequestModel,
+    check_extra_fields,
+    own_request_or_none,
+    with_extra_fields,
+)
 from airflow_batch_plugin.specs.job_definition import JobDefinitionSpec
 from airflow_batch_plugin.specs.validation import Checker, drop_none, is_unresolved
 
@@ -346,7 +352,34 @@ class JobSubmissionSpec(BatchSpec):
     :param job_definition_spec: the job definition's spec, when the caller has it (the operator
         passes the one it registers). Never sent: the overrides are checked against it (an ECS
         override names containers the definition has; the override kind fits the definition).
+    :param extra_request_fields: SubmitJob members the spec does not model yet, in AWS's shape
+        (e.g. ``{"consumableResourcePropertiesOverride": {...}}``), deep-merged into the request
+        and checked by botocore's parameter validation; a member the spec sets (or, at the top
+        level, models) is refused. See :mod:`airflow_batch_plugin.specs.extra_fields`.
     """
+
+    #: What the spec models of SubmitJob: request member -> spec field.
+    _REQUEST_MODEL: ClassVar[RequestModel] = RequestModel(
+        "SubmitJob",
+        {
+            "jobName": "job_name",
+            "jobQueue": "job_queue",
+            "shareIdentifier": "share_identifier",
+            "schedulingPriorityOverride": "scheduling_priority_override",
+            "arrayProperties": "array_size",
+            "dependsOn": "depends_on",
+            "jobDefinition": "job_definition",
+            "parameters": "parameters",
+            "containerOverrides": "container_overrides",
+            "nodeOverrides": "node_overrides",
+            "retryStrategy": "retry_strategy",
+            "propagateTags": "propagate_tags",
+            "timeout": "timeout_seconds",
+            "tags": "tags",
+            "eksPropertiesOverride": "eks_properties_override",
+            "ecsPropertiesOverride": "ecs_properties_override",
+        },
+    )
 
     job_name: str
     job_queue: str
@@ -370,6 +403,7 @@ class JobSubmissionSpec(BatchSpec):
     share_identifier: str | None = None
     scheduling_priority_override: int | None = None
     job_definition_spec: JobDefinitionSpec | None = None
+    extra_request_fields: Mapping[str, Any] | None = None
 
     @property
     def is_array_job(self) -> bool:
@@ -441,6 +475,9 @@ class JobSubmissionSpec(BatchSpec):
             "up to 255 letters and numbers, optionally followed by '*'",
         )
         c.int_range("scheduling_priority_override", self.scheduling_priority_override, 0, 9999)
+        check_extra_fields(
+            c, self.extra_request_fields, own_request_or_none(self._own_request), self._REQUEST_MODEL
+        )
         if not c.problems:
             c.json_size(
                 "", self.to_request(), MAX_SUBMIT_JOB_BYTES, "the SubmitJob request (30 KiB job payload)"
@@ -580,7 +617,14 @@ class JobSubmissionSpec(BatchSpec):
                 )
 
     def to_request(self) -> dict[str, Any]:
-        """Return the keyword arguments of boto3's ``batch.submit_job``."""
+        """Return the keyword arguments of boto3's ``batch.submit_job``.
+
+        ``extra_request_fields`` are merged in; where one collides, the spec's value stays.
+        """
+        return with_extra_fields(self._own_request(), self.extra_request_fields, self._REQUEST_MODEL)
+
+    def _own_request(self) -> dict[str, Any]:
+        """Return the request the spec's own fields make (without ``extra_request_fields``)."""
         dependencies = None
         if self.depends_on:
             dependencies = [request_of(item) for item in self.depends_on]

@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_batch_plugin.specs.common import (
     JOB_DEFINITION_NAME,
@@ -36,6 +36,12 @@ from airflow_batch_plugin.specs.common import (
 from airflow_batch_plugin.specs.container import ContainerSpec
 from airflow_batch_plugin.specs.ecs import EcsTaskSpec, TaskContainerSpec, coerce_ecs_task
 from airflow_batch_plugin.specs.eks import EksContainer, EksSpec
+from airflow_batch_plugin.specs.extra_fields import (
+    RequestModel,
+    check_extra_fields,
+    own_request_or_none,
+    with_extra_fields,
+)
 from airflow_batch_plugin.specs.validation import Checker, drop_none, is_unresolved
 
 if TYPE_CHECKING:
@@ -231,7 +237,32 @@ class JobDefinitionSpec(BatchSpec):
     :param propagate_tags: copy the job and definition tags to the ECS task (not for EKS).
     :param platform: ``"EC2"`` (AWS's default) or ``"FARGATE"``; not for EKS.
     :param scheduling_priority: 0 to 9999, for fair-share job queues.
+    :param extra_request_fields: RegisterJobDefinition members the spec does not model yet, in
+        AWS's shape (e.g. ``{"consumableResourceProperties": {...}}``), deep-merged into the
+        request and checked by botocore's parameter validation; a member the spec sets (or, at
+        the top level, models) is refused. See :mod:`airflow_batch_plugin.specs.extra_fields`.
+        They count in :meth:`content_hash`.
     """
+
+    #: What the spec models of RegisterJobDefinition: request member -> spec field.
+    _REQUEST_MODEL: ClassVar[RequestModel] = RequestModel(
+        "RegisterJobDefinition",
+        {
+            "jobDefinitionName": "name",
+            "type": "container, ecs, eks or node (the job kind)",
+            "parameters": "parameters",
+            "schedulingPriority": "scheduling_priority",
+            "containerProperties": "container",
+            "nodeProperties": "node",
+            "retryStrategy": "retry_strategy",
+            "propagateTags": "propagate_tags",
+            "timeout": "timeout_seconds",
+            "tags": "tags",
+            "platformCapabilities": "platform",
+            "eksProperties": "eks",
+            "ecsProperties": "ecs",
+        },
+    )
 
     name: str
     container: ContainerSpec | Mapping[str, Any] | None = None
@@ -245,6 +276,7 @@ class JobDefinitionSpec(BatchSpec):
     propagate_tags: bool | None = None
     platform: str | None = None
     scheduling_priority: int | None = None
+    extra_request_fields: Mapping[str, Any] | None = None
 
     # -- construction helpers ------------------------------------------------------------------
 
@@ -265,6 +297,7 @@ class JobDefinitionSpec(BatchSpec):
         tags: Mapping[str, str] | None = None,
         propagate_tags: bool | None = None,
         scheduling_priority: int | None = None,
+        extra_request_fields: Mapping[str, Any] | None = None,
         **container: Any,
     ) -> JobDefinitionSpec:
         """Describe a single-container job; extra keywords are :class:`ContainerSpec` fields.
@@ -286,6 +319,7 @@ class JobDefinitionSpec(BatchSpec):
             tags=tags,
             propagate_tags=propagate_tags,
             scheduling_priority=scheduling_priority,
+            extra_request_fields=extra_request_fields,
         )
 
     @classmethod
@@ -327,6 +361,7 @@ class JobDefinitionSpec(BatchSpec):
         tags: Mapping[str, str] | None = None,
         propagate_tags: bool | None = None,
         scheduling_priority: int | None = None,
+        extra_request_fields: Mapping[str, Any] | None = None,
         **task: Any,
     ) -> JobDefinitionSpec:
         """Describe an ECS job of 1 to 10 containers; extra keywords are :class:`EcsTaskSpec` fields.
@@ -354,6 +389,7 @@ class JobDefinitionSpec(BatchSpec):
             tags=tags,
             propagate_tags=propagate_tags,
             scheduling_priority=scheduling_priority,
+            extra_request_fields=extra_request_fields,
         )
 
     @classmethod
@@ -375,6 +411,7 @@ class JobDefinitionSpec(BatchSpec):
         timeout_seconds: int | None = None,
         tags: Mapping[str, str] | None = None,
         scheduling_priority: int | None = None,
+        extra_request_fields: Mapping[str, Any] | None = None,
     ) -> JobDefinitionSpec:
         """Describe a one-container job on EKS; ``cpu``, ``memory`` (MiB) and ``gpus`` become limits."""
         limits: dict[str, Any] = {"cpu": cpu, "memory": memory}
@@ -393,6 +430,7 @@ class JobDefinitionSpec(BatchSpec):
             timeout_seconds=timeout_seconds,
             tags=tags,
             scheduling_priority=scheduling_priority,
+            extra_request_fields=extra_request_fields,
         )
 
     @classmethod
@@ -413,6 +451,7 @@ class JobDefinitionSpec(BatchSpec):
         tags: Mapping[str, str] | None = None,
         propagate_tags: bool | None = None,
         scheduling_priority: int | None = None,
+        extra_request_fields: Mapping[str, Any] | None = None,
         **container: Any,
     ) -> JobDefinitionSpec:
         """Describe a multi-node parallel job whose nodes all run the same container (range ``0:``)."""
@@ -439,6 +478,7 @@ class JobDefinitionSpec(BatchSpec):
             tags=tags,
             propagate_tags=propagate_tags,
             scheduling_priority=scheduling_priority,
+            extra_request_fields=extra_request_fields,
         )
 
     # -- validation ------------------------------------------------------------------------------
@@ -513,6 +553,9 @@ class JobDefinitionSpec(BatchSpec):
         c.tags("tags", self.tags)
         check_bool(c, "propagate_tags", self.propagate_tags)
         c.int_range("scheduling_priority", self.scheduling_priority, 0, 9999)
+        check_extra_fields(
+            c, self.extra_request_fields, own_request_or_none(self._own_request), self._REQUEST_MODEL
+        )
         if not c.problems:
             c.json_size(
                 "",
@@ -524,7 +567,14 @@ class JobDefinitionSpec(BatchSpec):
     # -- request -------------------------------------------------------------------------------
 
     def to_request(self) -> dict[str, Any]:
-        """Return the keyword arguments of boto3's ``batch.register_job_definition``."""
+        """Return the keyword arguments of boto3's ``batch.register_job_definition``.
+
+        ``extra_request_fields`` are merged in; where one collides, the spec's value stays.
+        """
+        return with_extra_fields(self._own_request(), self.extra_request_fields, self._REQUEST_MODEL)
+
+    def _own_request(self) -> dict[str, Any]:
+        """Return the request the spec's own fields make (without ``extra_request_fields``)."""
         platform = self.platform
         return drop_none(
             {
@@ -547,7 +597,8 @@ class JobDefinitionSpec(BatchSpec):
     def content_hash(self) -> str:
         """Return the SHA-256 hex digest of the request as canonical JSON (sorted keys).
 
-        Equal specs give equal hashes in any process; any change to the request changes it.
+        Equal specs give equal hashes in any process; any change to the request (extra request
+        fields included) changes it.
         """
         canonical = json.dumps(self.to_request(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
