@@ -71,6 +71,7 @@ __all__ = [
     "FirelensConfiguration",
     "TaskContainerDependency",
     "TaskContainerSpec",
+    "coerce_ecs_task",
     "resource_requirements",
 ]
 
@@ -742,7 +743,8 @@ def _find_cycle(edges: Mapping[str, list[str]]) -> list[str] | None:
 def coerce_ecs_task(c: Checker, field: str, value: Any) -> Any:
     """Return an :class:`EcsTaskSpec` from itself, a dict of its fields, or AWS's ``ecsProperties``.
 
-    AWS's shape ``{"taskProperties": [task]}`` holds exactly one task (AWS's current limit).
+    AWS's wrapper ``{"taskProperties": [task]}`` holds exactly one task (AWS's current limit);
+    the task's own fields are :class:`EcsTaskSpec`'s (snake_case or camelCase).
     """
     if isinstance(value, Mapping):
         key = next((k for k in ("taskProperties", "task_properties") if k in value), None)

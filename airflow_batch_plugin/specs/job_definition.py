@@ -224,7 +224,8 @@ class JobDefinitionSpec(BatchSpec):
     :param container: a :class:`ContainerSpec` for a single-node ECS job (EC2, Spot or Fargate).
     :param ecs: an :class:`EcsTaskSpec` for an ECS job of 1 to 10 containers (AWS's
         ``ecsProperties``; its one element of ``taskProperties``), on EC2, Spot or Fargate. AWS's
-        own shape ``{"taskProperties": [{...}]}`` is accepted too.
+        wrapper ``{"taskProperties": [task]}`` is accepted too, the task's fields named as
+        :class:`EcsTaskSpec` and :class:`TaskContainerSpec` name them (snake_case or camelCase).
     :param eks: an :class:`EksSpec` for a job on an EKS compute environment.
     :param node: a :class:`NodeSpec` for a multi-node parallel job (EC2 only).
 
