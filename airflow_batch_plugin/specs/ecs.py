@@ -73,6 +73,7 @@ __all__ = [
     "TaskContainerSpec",
     "coerce_ecs_task",
     "resource_requirements",
+    "total",
 ]
 
 #: AWS Batch runs 1 to 10 containers in the task of an ``ecsProperties`` job definition.
@@ -390,10 +391,10 @@ class TaskContainerSpec(BatchSpec):
 # --- the task ----------------------------------------------------------------------------------
 
 
-def _total(values: Sequence[Any]) -> float | None:
-    """Sum the known numbers of ``values``; None when none is known."""
+def total(values: Sequence[Any]) -> float | None:
+    """Sum the known numbers of ``values`` (rounded past float noise); None when none is known."""
     numbers = [float(v) for v in values if is_number(v)]
-    return sum(numbers) if numbers else None
+    return round(sum(numbers), 6) if numbers else None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -555,8 +556,8 @@ class EcsTaskSpec(BatchSpec):
             is_unresolved(item.vcpus) or is_unresolved(item.memory) for _, item in specs
         ):
             return
-        vcpus = _total([item.vcpus for _, item in specs])
-        memory = _total([item.memory for _, item in specs])
+        vcpus = total([item.vcpus for _, item in specs])
+        memory = total([item.memory for _, item in specs])
         field = "containers"
         if vcpus is None:
             c.fail(field, None, "give vcpus to at least one container: AWS needs the vCPUs of every job")
@@ -682,11 +683,11 @@ class EcsTaskSpec(BatchSpec):
 
     def total_vcpus(self) -> float | None:
         """The vCPUs the containers reserve in all; None when none gives any."""
-        return _total([item.vcpus for item in self.containers if isinstance(item, TaskContainerSpec)])
+        return total([item.vcpus for item in self.containers if isinstance(item, TaskContainerSpec)])
 
     def total_memory(self) -> float | None:
         """The memory (MiB) the containers reserve in all; None when none gives any."""
-        return _total([item.memory for item in self.containers if isinstance(item, TaskContainerSpec)])
+        return total([item.memory for item in self.containers if isinstance(item, TaskContainerSpec)])
 
     def to_request(self) -> dict[str, Any]:
         """Return one element of AWS's ``ecsProperties.taskProperties``."""

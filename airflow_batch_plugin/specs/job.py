@@ -39,7 +39,7 @@ from airflow_batch_plugin.specs.common import (
     to_upper,
 )
 from airflow_batch_plugin.specs.container import fargate_pair_rule
-from airflow_batch_plugin.specs.ecs import EcsTaskSpec, TaskContainerSpec, resource_requirements
+from airflow_batch_plugin.specs.ecs import EcsTaskSpec, TaskContainerSpec, resource_requirements, total
 from airflow_batch_plugin.specs.extra_fields import (
     RequestModel,
     check_extra_fields,
@@ -581,10 +581,12 @@ class JobSubmissionSpec(BatchSpec):
             memory.append(
                 container.memory if override is None or override.memory is None else override.memory
             )
+        total_vcpus, total_memory_mib = total(vcpus), total(memory)
+        if total_vcpus is None or total_memory_mib is None:
+            return
         if not all(is_number(v) for v in vcpus + memory if v is not None):
             return
-        total_vcpus = sum(float(v) for v in vcpus if v is not None)
-        total_memory = int(sum(float(m) for m in memory if m is not None))
+        total_memory = int(total_memory_mib)
         rule = fargate_pair_rule(total_vcpus, total_memory)
         if rule is not None:
             c.fail(

@@ -696,6 +696,7 @@ def test_timeouts_above_120_seconds_are_fine_on_ec2():
         ((0.5, 1024), (0.5, 1024)),
         ((2, 4096), (6, 12288)),
         ((0.125, 256), (0.125, 256)),
+        ((0.1, 256), (0.15, 256)),
     ],
 )
 def test_fargate_task_totals_that_are_pairs_pass(first, second):
