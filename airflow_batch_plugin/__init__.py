@@ -47,9 +47,14 @@ _EXPORTS = {
     "EksConfiguration": "airflow_batch_plugin.specs.compute_environment",
     "LaunchTemplate": "airflow_batch_plugin.specs.compute_environment",
     "UpdatePolicy": "airflow_batch_plugin.specs.compute_environment",
+    "EcsTaskSpec": "airflow_batch_plugin.specs.ecs",
+    "TaskContainerDependency": "airflow_batch_plugin.specs.ecs",
+    "TaskContainerSpec": "airflow_batch_plugin.specs.ecs",
     "ContainerOverrides": "airflow_batch_plugin.specs.job",
+    "EcsPropertiesOverride": "airflow_batch_plugin.specs.job",
     "JobDependency": "airflow_batch_plugin.specs.job",
     "JobSubmissionSpec": "airflow_batch_plugin.specs.job",
+    "TaskContainerOverrides": "airflow_batch_plugin.specs.job",
     "ContainerSpec": "airflow_batch_plugin.specs.job_definition",
     "EksSpec": "airflow_batch_plugin.specs.job_definition",
     "JobDefinitionSpec": "airflow_batch_plugin.specs.job_definition",
@@ -97,6 +102,8 @@ __all__ = [
     "ContainerOverrides",
     "ContainerSpec",
     "Ec2Configuration",
+    "EcsPropertiesOverride",
+    "EcsTaskSpec",
     "EksConfiguration",
     "EksSpec",
     "EvaluateOnExit",
@@ -112,6 +119,9 @@ __all__ = [
     "SchedulingPolicySpec",
     "ShareAttributes",
     "SpecValidationError",
+    "TaskContainerDependency",
+    "TaskContainerOverrides",
+    "TaskContainerSpec",
     "UpdatePlan",
     "UpdatePolicy",
     "__version__",
@@ -151,7 +161,14 @@ if TYPE_CHECKING:
         LaunchTemplate,
         UpdatePolicy,
     )
-    from airflow_batch_plugin.specs.job import ContainerOverrides, JobDependency, JobSubmissionSpec
+    from airflow_batch_plugin.specs.ecs import EcsTaskSpec, TaskContainerDependency, TaskContainerSpec
+    from airflow_batch_plugin.specs.job import (
+        ContainerOverrides,
+        EcsPropertiesOverride,
+        JobDependency,
+        JobSubmissionSpec,
+        TaskContainerOverrides,
+    )
     from airflow_batch_plugin.specs.job_definition import ContainerSpec, EksSpec, JobDefinitionSpec, NodeSpec
     from airflow_batch_plugin.specs.job_queue import (
         ComputeEnvironmentOrder,

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_batch_plugin.specs.common import RetryStrategy
+    from airflow_batch_plugin.specs.job import EcsPropertiesOverride, TaskContainerOverrides
 
 
 #: Tags the operator and its hook add to every job: who submitted it, and the submit token.
@@ -196,6 +197,11 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
     :param parameters: values for ``Ref::name`` placeholders in the definition's command.
     :param container_overrides: :class:`ContainerOverrides` or a dict of its fields (command,
         environment, vcpus, memory, gpus, instance_type).
+    :param ecs_properties_override: for an ECS multi-container job (a definition with
+        ``ecsProperties``): :class:`EcsPropertiesOverride`, a list of
+        :class:`TaskContainerOverrides` or dicts (``name`` of the container, command, environment,
+        vcpus, memory, gpus), or SubmitJob's ``ecsPropertiesOverride`` as AWS spells it. With a
+        :class:`JobDefinitionSpec`, each name must be one of its containers.
     :param eks_properties_override: SubmitJob's ``eksPropertiesOverride``, as AWS spells it.
     :param node_overrides: SubmitJob's ``nodeOverrides`` for multi-node jobs.
     :param array_size: submit an array job of this many children (2..10,000).
@@ -207,6 +213,10 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
     :param propagate_tags: copy the job's tags to its ECS task.
     :param share_identifier: fair-share identifier (fair-share queues).
     :param scheduling_priority_override: fair-share scheduling priority (0..9999).
+    :param extra_request_fields: SubmitJob members the operator does not model yet, as AWS
+        spells them (e.g. ``{"consumableResourcePropertiesOverride": {...}}``): merged into the
+        request and checked by botocore's parameter validation before any call (see
+        :class:`JobSubmissionSpec`).
     :param wait_for_completion: wait until the job ends (fail the task if it FAILED).
     :param poll_interval: seconds between status polls while waiting.
     :param stream_logs: copy the job's CloudWatch log into the task log while it runs.
@@ -244,6 +254,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         "job_definition",
         "parameters",
         "container_overrides",
+        "ecs_properties_override",
         "eks_properties_override",
         "node_overrides",
         "array_size",
@@ -252,13 +263,16 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         "share_identifier",
         "scheduling_priority_override",
         "timeout_seconds",
+        "extra_request_fields",
     )
     template_fields_renderers = {
         "parameters": "json",
         "container_overrides": "json",
+        "ecs_properties_override": "json",
         "eks_properties_override": "json",
         "node_overrides": "json",
         "tags": "json",
+        "extra_request_fields": "json",
     }
     ui_color = "#ff9900"
 
@@ -270,6 +284,12 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         job_definition: str | JobDefinitionSpec,
         parameters: Mapping[str, str] | None = None,
         container_overrides: ContainerOverrides | Mapping[str, Any] | None = None,
+        ecs_properties_override: (
+            EcsPropertiesOverride
+            | Sequence[TaskContainerOverrides | Mapping[str, Any]]
+            | Mapping[str, Any]
+            | None
+        ) = None,
         eks_properties_override: Mapping[str, Any] | None = None,
         node_overrides: Mapping[str, Any] | None = None,
         array_size: int | str | None = None,
@@ -280,6 +300,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         propagate_tags: bool | None = None,
         share_identifier: str | None = None,
         scheduling_priority_override: int | None = None,
+        extra_request_fields: Mapping[str, Any] | None = None,
         wait_for_completion: bool = True,
         poll_interval: float = 10.0,
         stream_logs: bool = True,
@@ -298,6 +319,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         self.job_definition = job_definition
         self.parameters = parameters
         self.container_overrides = container_overrides
+        self.ecs_properties_override = ecs_properties_override
         self.eks_properties_override = eks_properties_override
         self.node_overrides = node_overrides
         self.array_size = array_size
@@ -308,6 +330,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         self.propagate_tags = propagate_tags
         self.share_identifier = share_identifier
         self.scheduling_priority_override = scheduling_priority_override
+        self.extra_request_fields = extra_request_fields
         self.wait_for_completion = wait_for_completion
         if poll_interval <= 0:
             raise ValueError(f"poll_interval={poll_interval!r}: must be a positive number of seconds")
@@ -343,6 +366,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
             "job_queue": self.job_queue,
             "parameters": self.parameters,
             "container_overrides": self.container_overrides,
+            "ecs_properties_override": self.ecs_properties_override,
             "eks_properties_override": self.eks_properties_override,
             "node_overrides": self.node_overrides,
             "array_size": self.array_size,
@@ -351,6 +375,10 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
             "tags": self.tags,
             "share_identifier": self.share_identifier,
             "scheduling_priority_override": self.scheduling_priority_override,
+            "extra_request_fields": self.extra_request_fields,
+            "job_definition_spec": (
+                self.job_definition if isinstance(self.job_definition, JobDefinitionSpec) else None
+            ),
         }
 
     def _build_submission(self, job_definition: str, extra_tags: Mapping[str, str]) -> JobSubmissionSpec:

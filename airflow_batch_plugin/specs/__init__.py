@@ -28,6 +28,12 @@ from airflow_batch_plugin.specs.container import (
     Ulimit,
     Volume,
 )
+from airflow_batch_plugin.specs.ecs import (
+    EcsTaskSpec,
+    FirelensConfiguration,
+    TaskContainerDependency,
+    TaskContainerSpec,
+)
 from airflow_batch_plugin.specs.eks import (
     EksContainer,
     EksEmptyDir,
@@ -36,7 +42,13 @@ from airflow_batch_plugin.specs.eks import (
     EksVolume,
     EksVolumeMount,
 )
-from airflow_batch_plugin.specs.job import ContainerOverrides, JobDependency, JobSubmissionSpec
+from airflow_batch_plugin.specs.job import (
+    ContainerOverrides,
+    EcsPropertiesOverride,
+    JobDependency,
+    JobSubmissionSpec,
+    TaskContainerOverrides,
+)
 from airflow_batch_plugin.specs.job_definition import JobDefinitionSpec, NodeRange, NodeSpec
 from airflow_batch_plugin.specs.job_queue import (
     ComputeEnvironmentOrder,
@@ -55,6 +67,8 @@ __all__ = [
     "ContainerSpec",
     "Device",
     "Ec2Configuration",
+    "EcsPropertiesOverride",
+    "EcsTaskSpec",
     "EfsVolume",
     "EksConfiguration",
     "EksContainer",
@@ -64,6 +78,7 @@ __all__ = [
     "EksVolume",
     "EksVolumeMount",
     "EvaluateOnExit",
+    "FirelensConfiguration",
     "JobDefinitionSpec",
     "JobDependency",
     "JobQueueSpec",
@@ -83,6 +98,9 @@ __all__ = [
     "ShareAttributes",
     "SpecContext",
     "SpecValidationError",
+    "TaskContainerDependency",
+    "TaskContainerOverrides",
+    "TaskContainerSpec",
     "Tmpfs",
     "Ulimit",
     "UpdatePlan",

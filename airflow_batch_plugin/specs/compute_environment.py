@@ -30,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow_batch_plugin.specs.common import (
     IAM_ROLE_ARN,
@@ -47,6 +47,13 @@ from airflow_batch_plugin.specs.common import (
     request_of,
     to_int,
     to_upper,
+)
+from airflow_batch_plugin.specs.extra_fields import (
+    RequestModel,
+    check_extra_fields,
+    own_request_or_none,
+    plan_extra_fields,
+    with_extra_fields,
 )
 from airflow_batch_plugin.specs.update_plan import (
     PlanBuilder,
@@ -460,7 +467,52 @@ class ComputeEnvironmentSpec(BatchSpec):
         omitted, managed environments use the ``AWSServiceRoleForBatch`` service-linked role.
     :param update_policy: an :class:`UpdatePolicy` (or dict) for infrastructure updates.
     :param tags: tags of the compute environment itself (up to 50).
+    :param extra_request_fields: CreateComputeEnvironment members the spec does not model yet,
+        in AWS's shape (e.g. ``{"context": "..."}`` or ``{"computeResources": {"imageId": ...}}``),
+        deep-merged into the create request and checked by botocore's parameter validation; a
+        member the spec sets (or, at the top level, models) is refused. On an existing
+        environment, :meth:`plan` compares each extra member DescribeComputeEnvironments returns:
+        a difference goes into the UpdateComputeEnvironment request when that operation has the
+        member (and, under ``computeResources``, when AWS can update the infrastructure in place),
+        else it makes the plan ``replace_required``; a member Describe doesn't return is left as
+        created. See :mod:`airflow_batch_plugin.specs.extra_fields`.
     """
+
+    #: What the spec models of CreateComputeEnvironment: request member -> spec field(s).
+    _REQUEST_MODEL: ClassVar[RequestModel] = RequestModel(
+        "CreateComputeEnvironment",
+        {
+            "computeEnvironmentName": "name",
+            "type": "type",
+            "state": "state",
+            "unmanagedvCpus": "unmanaged_vcpus",
+            "computeResources": "type, max_vcpus, instance_types, subnets... (the compute resources)",
+            **{
+                f"computeResources.{member}": field
+                for member, field in (
+                    ("type", "type"),
+                    ("allocationStrategy", "allocation_strategy"),
+                    ("minvCpus", "min_vcpus"),
+                    ("maxvCpus", "max_vcpus"),
+                    ("desiredvCpus", "desired_vcpus"),
+                    ("instanceTypes", "instance_types"),
+                    ("subnets", "subnets"),
+                    ("securityGroupIds", "security_group_ids"),
+                    ("ec2KeyPair", "ec2_key_pair"),
+                    ("instanceRole", "instance_role"),
+                    ("tags", "instance_tags"),
+                    ("placementGroup", "placement_group"),
+                    ("bidPercentage", "bid_percentage"),
+                    ("spotIamFleetRole", "spot_iam_fleet_role"),
+                    ("launchTemplate", "launch_template"),
+                    ("ec2Configuration", "ec2_configuration"),
+                )
+            },
+            "serviceRole": "service_role",
+            "tags": "tags",
+            "eksConfiguration": "eks_configuration",
+        },
+    )
 
     name: str
     type: str
@@ -485,6 +537,7 @@ class ComputeEnvironmentSpec(BatchSpec):
     service_role: str | None = None
     update_policy: UpdatePolicy | Mapping[str, Any] | None = None
     tags: Mapping[str, str] | None = None
+    extra_request_fields: Mapping[str, Any] | None = None
 
     # -- kinds -----------------------------------------------------------------------------------
 
@@ -584,6 +637,9 @@ class ComputeEnvironmentSpec(BatchSpec):
             if isinstance(value, BatchSpec):
                 value.check_into(c.at(field), context)
         self._check_ec2_configuration(c, context)
+        check_extra_fields(
+            c, self.extra_request_fields, own_request_or_none(self._own_create_request), self._REQUEST_MODEL
+        )
         if not kind_known or is_unresolved(self.type):
             return
         self._check_vcpus(c)
@@ -888,7 +944,12 @@ class ComputeEnvironmentSpec(BatchSpec):
 
         AWS creates compute environments ENABLED and takes no update policy on creation: a
         DISABLED ``state`` and the ``update_policy`` go to :meth:`post_create_request` instead.
+        ``extra_request_fields`` are merged in; where one collides, the spec's value stays.
         """
+        return with_extra_fields(self._own_create_request(), self.extra_request_fields, self._REQUEST_MODEL)
+
+    def _own_create_request(self) -> dict[str, Any]:
+        """Return the create request the spec's own fields make (without ``extra_request_fields``)."""
         return drop_none(
             {
                 "computeEnvironmentName": self.name,
@@ -937,6 +998,15 @@ class ComputeEnvironmentSpec(BatchSpec):
             self._plan_scaling(builder, current)
             if self.is_managed:
                 self._plan_resources(builder, current)
+            plan_extra_fields(
+                builder,
+                self.extra_request_fields,
+                current,
+                model=self._REQUEST_MODEL,
+                update_operation="UpdateComputeEnvironment",
+                detail_shape="ComputeEnvironmentDetail",
+                blocker=lambda path: self._extra_field_blocker(path, current),
+            )
         return builder.build(resource_arn=arn, desired_tags=self.tags, current_tags=current.get("tags"))
 
     def _plan_kind(self, b: PlanBuilder, current: Mapping[str, Any]) -> bool:
@@ -1151,6 +1221,14 @@ class ComputeEnvironmentSpec(BatchSpec):
                     [request_of(e) for e in configurations],
                 )
         return changes
+
+    def _extra_field_blocker(self, path: str, current: Mapping[str, Any]) -> str | None:
+        """Say why AWS can't update the extra member ``path`` in place now; None when it can."""
+        if not path.startswith("computeResources."):
+            return None
+        if self.is_fargate:
+            return "a Fargate compute environment only updates its subnets, security groups and vCPU limits"
+        return self._infrastructure_blocker(current)
 
     @staticmethod
     def _infrastructure_blocker(current: Mapping[str, Any]) -> str | None:

@@ -46,6 +46,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FARGATE_MEMORY_BY_VCPU",
+    "FARGATE_PLATFORM_VERSION",
+    "IMAGE",
+    "IMAGE_RULE",
+    "SECRETS_MANAGER_ARN",
     "ContainerSpec",
     "Device",
     "EfsVolume",
@@ -56,6 +60,7 @@ __all__ = [
     "Tmpfs",
     "Ulimit",
     "Volume",
+    "fargate_pair_rule",
 ]
 
 
@@ -77,16 +82,30 @@ FARGATE_MEMORY_BY_VCPU: dict[float, frozenset[int]] = {
 _FARGATE_VCPUS = ", ".join(format_number(v) for v in FARGATE_MEMORY_BY_VCPU)
 _FARGATE_MEMORY = sorted(set().union(*FARGATE_MEMORY_BY_VCPU.values()))
 
-_IMAGE = re.compile(r"[A-Za-z0-9_.:/#@-]{1,255}")
-_IMAGE_RULE = (
+
+def fargate_pair_rule(vcpus: float, memory: int) -> str | None:
+    """Say why ``vcpus``/``memory`` is not one of AWS's Fargate pairs; None when it is."""
+    if float(vcpus) not in FARGATE_MEMORY_BY_VCPU:
+        return f"is not a Fargate vCPU count: Fargate takes {_FARGATE_VCPUS} vCPU"
+    allowed = sorted(FARGATE_MEMORY_BY_VCPU[float(vcpus)])
+    if memory not in allowed:
+        return (
+            f"is not a Fargate vCPU/memory pair: with {format_number(vcpus)} vCPU, memory must be one of "
+            f"{', '.join(map(str, allowed))} MiB"
+        )
+    return None
+
+
+IMAGE = re.compile(r"[A-Za-z0-9_.:/#@-]{1,255}")
+IMAGE_RULE = (
     "up to 255 letters, numbers, hyphens, underscores, colons, periods, forward slashes, "
     "number signs (and @ for digests)"
 )
 _VOLUME_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
 _EFS_ID = re.compile(r"fs-[0-9a-f]{8,40}")
 _EFS_ACCESS_POINT = re.compile(r"fsap-[0-9a-f]{8,40}")
-_FARGATE_VERSION = re.compile(r"LATEST|\d+\.\d+\.\d+")
-_SECRETS_MANAGER_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+")
+FARGATE_PLATFORM_VERSION = re.compile(r"LATEST|\d+\.\d+\.\d+")
+SECRETS_MANAGER_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+")
 
 LOG_DRIVERS = ("awslogs", "awsfirelens", "fluentd", "gelf", "journald", "json-file", "splunk", "syslog")
 FARGATE_LOG_DRIVERS = ("awslogs", "splunk")
@@ -623,7 +642,7 @@ class ContainerSpec(BatchSpec):
         platform = context.platform
         fargate = platform == "FARGATE"
         if check_non_empty(c, "image", self.image):
-            c.pattern("image", self.image, _IMAGE, _IMAGE_RULE)
+            c.pattern("image", self.image, IMAGE, IMAGE_RULE)
         self._check_resources(c, context)
         check_str_list(c, "command", self.command)
         check_environment(c, "environment", self.environment)
@@ -664,13 +683,13 @@ class ContainerSpec(BatchSpec):
         c.pattern(
             "fargate_platform_version",
             self.fargate_platform_version,
-            _FARGATE_VERSION,
+            FARGATE_PLATFORM_VERSION,
             "must be LATEST or a version like 1.4.0",
         )
         c.pattern(
             "repository_credentials_arn",
             self.repository_credentials_arn,
-            _SECRETS_MANAGER_ARN,
+            SECRETS_MANAGER_ARN,
             "must be the ARN of a Secrets Manager secret",
         )
         self._check_platform_fields(c, context)

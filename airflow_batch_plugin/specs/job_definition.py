@@ -1,9 +1,10 @@
 """Describe an AWS Batch job definition (RegisterJobDefinition) and check it against AWS's rules.
 
-A job definition holds exactly one of: a container (EC2, Spot or Fargate), an EKS pod, or the
-node ranges of a multi-node parallel job. :meth:`JobDefinitionSpec.to_request` gives the keyword
-arguments of boto3's ``register_job_definition``; :meth:`JobDefinitionSpec.content_hash` is a
-stable digest of that request, used to reuse an identical ACTIVE revision.
+A job definition holds exactly one of: a container (EC2, Spot or Fargate), an ECS task of up to
+ten containers (``ecsProperties``), an EKS pod, or the node ranges of a multi-node parallel job.
+:meth:`JobDefinitionSpec.to_request` gives the keyword arguments of boto3's
+``register_job_definition``; :meth:`JobDefinitionSpec.content_hash` is a stable digest of that
+request, used to reuse an identical ACTIVE revision.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import dataclasses
 import hashlib
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_batch_plugin.specs.common import (
     JOB_DEFINITION_NAME,
@@ -33,7 +34,14 @@ from airflow_batch_plugin.specs.common import (
     to_upper,
 )
 from airflow_batch_plugin.specs.container import ContainerSpec
+from airflow_batch_plugin.specs.ecs import EcsTaskSpec, TaskContainerSpec, coerce_ecs_task
 from airflow_batch_plugin.specs.eks import EksContainer, EksSpec
+from airflow_batch_plugin.specs.extra_fields import (
+    RequestModel,
+    check_extra_fields,
+    own_request_or_none,
+    with_extra_fields,
+)
 from airflow_batch_plugin.specs.validation import Checker, drop_none, is_unresolved
 
 if TYPE_CHECKING:
@@ -42,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_JOB_DEFINITION_BYTES",
     "ContainerSpec",
+    "EcsTaskSpec",
     "EksSpec",
     "JobDefinitionSpec",
     "NodeRange",
@@ -209,10 +218,14 @@ def _ranges_text(indexes: list[int]) -> str:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class JobDefinitionSpec(BatchSpec):
-    """Describe a job definition to register: a container, EKS or multi-node parallel job.
+    """Describe a job definition to register: a container, ECS multi-container, EKS or multi-node job.
 
     :param name: up to 128 letters, numbers, hyphens and underscores.
     :param container: a :class:`ContainerSpec` for a single-node ECS job (EC2, Spot or Fargate).
+    :param ecs: an :class:`EcsTaskSpec` for an ECS job of 1 to 10 containers (AWS's
+        ``ecsProperties``; its one element of ``taskProperties``), on EC2, Spot or Fargate. AWS's
+        wrapper ``{"taskProperties": [task]}`` is accepted too, the task's fields named as
+        :class:`EcsTaskSpec` and :class:`TaskContainerSpec` name them (snake_case or camelCase).
     :param eks: an :class:`EksSpec` for a job on an EKS compute environment.
     :param node: a :class:`NodeSpec` for a multi-node parallel job (EC2 only).
 
@@ -225,10 +238,36 @@ class JobDefinitionSpec(BatchSpec):
     :param propagate_tags: copy the job and definition tags to the ECS task (not for EKS).
     :param platform: ``"EC2"`` (AWS's default) or ``"FARGATE"``; not for EKS.
     :param scheduling_priority: 0 to 9999, for fair-share job queues.
+    :param extra_request_fields: RegisterJobDefinition members the spec does not model yet, in
+        AWS's shape (e.g. ``{"consumableResourceProperties": {...}}``), deep-merged into the
+        request and checked by botocore's parameter validation; a member the spec sets (or, at
+        the top level, models) is refused. See :mod:`airflow_batch_plugin.specs.extra_fields`.
+        They count in :meth:`content_hash`.
     """
+
+    #: What the spec models of RegisterJobDefinition: request member -> spec field.
+    _REQUEST_MODEL: ClassVar[RequestModel] = RequestModel(
+        "RegisterJobDefinition",
+        {
+            "jobDefinitionName": "name",
+            "type": "container, ecs, eks or node (the job kind)",
+            "parameters": "parameters",
+            "schedulingPriority": "scheduling_priority",
+            "containerProperties": "container",
+            "nodeProperties": "node",
+            "retryStrategy": "retry_strategy",
+            "propagateTags": "propagate_tags",
+            "timeout": "timeout_seconds",
+            "tags": "tags",
+            "platformCapabilities": "platform",
+            "eksProperties": "eks",
+            "ecsProperties": "ecs",
+        },
+    )
 
     name: str
     container: ContainerSpec | Mapping[str, Any] | None = None
+    ecs: EcsTaskSpec | Mapping[str, Any] | None = None
     eks: EksSpec | Mapping[str, Any] | None = None
     node: NodeSpec | Mapping[str, Any] | None = None
     parameters: Mapping[str, str] | None = None
@@ -238,6 +277,7 @@ class JobDefinitionSpec(BatchSpec):
     propagate_tags: bool | None = None
     platform: str | None = None
     scheduling_priority: int | None = None
+    extra_request_fields: Mapping[str, Any] | None = None
 
     # -- construction helpers ------------------------------------------------------------------
 
@@ -258,6 +298,7 @@ class JobDefinitionSpec(BatchSpec):
         tags: Mapping[str, str] | None = None,
         propagate_tags: bool | None = None,
         scheduling_priority: int | None = None,
+        extra_request_fields: Mapping[str, Any] | None = None,
         **container: Any,
     ) -> JobDefinitionSpec:
         """Describe a single-container job; extra keywords are :class:`ContainerSpec` fields.
@@ -279,6 +320,7 @@ class JobDefinitionSpec(BatchSpec):
             tags=tags,
             propagate_tags=propagate_tags,
             scheduling_priority=scheduling_priority,
+            extra_request_fields=extra_request_fields,
         )
 
     @classmethod
@@ -306,6 +348,52 @@ class JobDefinitionSpec(BatchSpec):
         )
 
     @classmethod
+    def ecs_job(
+        cls,
+        name: str,
+        containers: Sequence[TaskContainerSpec | Mapping[str, Any]],
+        *,
+        platform: str = "EC2",
+        execution_role_arn: str | None = None,
+        task_role_arn: str | None = None,
+        parameters: Mapping[str, str] | None = None,
+        retry_strategy: RetryStrategy | int | None = None,
+        timeout_seconds: int | None = None,
+        tags: Mapping[str, str] | None = None,
+        propagate_tags: bool | None = None,
+        scheduling_priority: int | None = None,
+        extra_request_fields: Mapping[str, Any] | None = None,
+        **task: Any,
+    ) -> JobDefinitionSpec:
+        """Describe an ECS job of 1 to 10 containers; extra keywords are :class:`EcsTaskSpec` fields.
+
+        Example: ``JobDefinitionSpec.ecs_job("etl", [{"name": "app", "image": "python:3.12",
+        "command": ["python", "-m", "etl"], "vcpus": 1, "memory": 2048, "depends_on": ["proxy"]},
+        {"name": "proxy", "image": "envoyproxy/envoy:v1.31", "essential": False, "vcpus": 1,
+        "memory": 512}])``. On Fargate (``platform="FARGATE"``, ``execution_role_arn`` required)
+        the containers' vCPUs and memory add up to one of Fargate's vCPU/memory pairs.
+        """
+        with deferred_validation():
+            spec = EcsTaskSpec(
+                containers=containers,
+                execution_role_arn=execution_role_arn,
+                task_role_arn=task_role_arn,
+                **task,
+            )
+        return cls(
+            name=name,
+            ecs=spec,
+            platform=platform,
+            parameters=parameters,
+            retry_strategy=retry_strategy,
+            timeout_seconds=timeout_seconds,
+            tags=tags,
+            propagate_tags=propagate_tags,
+            scheduling_priority=scheduling_priority,
+            extra_request_fields=extra_request_fields,
+        )
+
+    @classmethod
     def eks_job(
         cls,
         name: str,
@@ -324,6 +412,7 @@ class JobDefinitionSpec(BatchSpec):
         timeout_seconds: int | None = None,
         tags: Mapping[str, str] | None = None,
         scheduling_priority: int | None = None,
+        extra_request_fields: Mapping[str, Any] | None = None,
     ) -> JobDefinitionSpec:
         """Describe a one-container job on EKS; ``cpu``, ``memory`` (MiB) and ``gpus`` become limits."""
         limits: dict[str, Any] = {"cpu": cpu, "memory": memory}
@@ -342,6 +431,7 @@ class JobDefinitionSpec(BatchSpec):
             timeout_seconds=timeout_seconds,
             tags=tags,
             scheduling_priority=scheduling_priority,
+            extra_request_fields=extra_request_fields,
         )
 
     @classmethod
@@ -362,6 +452,7 @@ class JobDefinitionSpec(BatchSpec):
         tags: Mapping[str, str] | None = None,
         propagate_tags: bool | None = None,
         scheduling_priority: int | None = None,
+        extra_request_fields: Mapping[str, Any] | None = None,
         **container: Any,
     ) -> JobDefinitionSpec:
         """Describe a multi-node parallel job whose nodes all run the same container (range ``0:``)."""
@@ -388,6 +479,7 @@ class JobDefinitionSpec(BatchSpec):
             tags=tags,
             propagate_tags=propagate_tags,
             scheduling_priority=scheduling_priority,
+            extra_request_fields=extra_request_fields,
         )
 
     # -- validation ------------------------------------------------------------------------------
@@ -399,6 +491,7 @@ class JobDefinitionSpec(BatchSpec):
 
     def _normalize(self, c: Checker) -> None:
         self._replace_field("container", coerce_spec(c, "container", self.container, ContainerSpec))
+        self._replace_field("ecs", coerce_ecs_task(c, "ecs", self.ecs))
         self._replace_field("eks", coerce_spec(c, "eks", self.eks, EksSpec))
         self._replace_field("node", coerce_spec(c, "node", self.node, NodeSpec))
         self._replace_field("parameters", normalize_str_map(c, "parameters", self.parameters))
@@ -412,22 +505,24 @@ class JobDefinitionSpec(BatchSpec):
             c.pattern("name", self.name, JOB_DEFINITION_NAME, JOB_DEFINITION_NAME_RULE)
         else:
             c.fail("name", self.name, JOB_DEFINITION_NAME_RULE)
-        kinds = [k for k in ("container", "eks", "node") if getattr(self, k) is not None]
+        kinds = [k for k in ("container", "ecs", "eks", "node") if getattr(self, k) is not None]
         if not kinds:
-            c.fail("container", None, "give exactly one of container, eks or node (none given)")
+            c.fail("container", None, "give exactly one of container, ecs, eks or node (none given)")
         elif len(kinds) > 1:
             c.fail(
-                kinds[1], "<set>", f"give exactly one of container, eks or node (got {' and '.join(kinds)})"
+                kinds[1],
+                "<set>",
+                f"give exactly one of container, ecs, eks or node (got {' and '.join(kinds)})",
             )
         platform = self.platform
         if platform is not None and not is_unresolved(platform):
             c.check(platform in PLATFORMS, "platform", platform, "must be EC2 or FARGATE")
+        # A templated platform is only known after rendering: check what holds on both.
+        ecs_platform = None if is_unresolved(platform) else "FARGATE" if platform == "FARGATE" else "EC2"
         if isinstance(self.container, ContainerSpec):
-            # A templated platform is only known after rendering: check what holds on both.
-            container_platform = (
-                None if is_unresolved(platform) else "FARGATE" if platform == "FARGATE" else "EC2"
-            )
-            self.container.check_into(c.at("container"), SpecContext(platform=container_platform))
+            self.container.check_into(c.at("container"), SpecContext(platform=ecs_platform))
+        if isinstance(self.ecs, EcsTaskSpec):
+            self.ecs.check_into(c.at("ecs"), SpecContext(platform=ecs_platform))
         if self.eks is not None:
             c.check(
                 platform is None,
@@ -459,6 +554,9 @@ class JobDefinitionSpec(BatchSpec):
         c.tags("tags", self.tags)
         check_bool(c, "propagate_tags", self.propagate_tags)
         c.int_range("scheduling_priority", self.scheduling_priority, 0, 9999)
+        check_extra_fields(
+            c, self.extra_request_fields, own_request_or_none(self._own_request), self._REQUEST_MODEL
+        )
         if not c.problems:
             c.json_size(
                 "",
@@ -470,7 +568,14 @@ class JobDefinitionSpec(BatchSpec):
     # -- request -------------------------------------------------------------------------------
 
     def to_request(self) -> dict[str, Any]:
-        """Return the keyword arguments of boto3's ``batch.register_job_definition``."""
+        """Return the keyword arguments of boto3's ``batch.register_job_definition``.
+
+        ``extra_request_fields`` are merged in; where one collides, the spec's value stays.
+        """
+        return with_extra_fields(self._own_request(), self.extra_request_fields, self._REQUEST_MODEL)
+
+    def _own_request(self) -> dict[str, Any]:
+        """Return the request the spec's own fields make (without ``extra_request_fields``)."""
         platform = self.platform
         return drop_none(
             {
@@ -486,13 +591,15 @@ class JobDefinitionSpec(BatchSpec):
                 "tags": dict(self.tags) if self.tags else None,
                 "platformCapabilities": None if platform is None else [platform],
                 "eksProperties": request_of(self.eks),
+                "ecsProperties": None if self.ecs is None else {"taskProperties": [request_of(self.ecs)]},
             }
         )
 
     def content_hash(self) -> str:
         """Return the SHA-256 hex digest of the request as canonical JSON (sorted keys).
 
-        Equal specs give equal hashes in any process; any change to the request changes it.
+        Equal specs give equal hashes in any process; any change to the request (extra request
+        fields included) changes it.
         """
         canonical = json.dumps(self.to_request(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

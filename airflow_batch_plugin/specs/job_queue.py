@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow_batch_plugin.specs.common import (
     JOB_NAME,
@@ -37,6 +37,13 @@ from airflow_batch_plugin.specs.compute_environment import (
     COMPUTE_ENVIRONMENT_TYPES,
     ComputeEnvironmentSpec,
     job_queue_type_of,
+)
+from airflow_batch_plugin.specs.extra_fields import (
+    RequestModel,
+    check_extra_fields,
+    own_request_or_none,
+    plan_extra_fields,
+    with_extra_fields,
 )
 from airflow_batch_plugin.specs.scheduling_policy import SCHEDULING_POLICY_ARN, SchedulingPolicySpec
 from airflow_batch_plugin.specs.update_plan import (
@@ -78,6 +85,8 @@ NAME_RULE = (
 _COMPUTE_ENVIRONMENT_ARN = re.compile(
     r"arn:aws[a-z-]*:batch:[a-z0-9-]+:\d{12}:compute-environment/[A-Za-z0-9][A-Za-z0-9_-]{0,127}"
 )
+#: Stands in for the account's ARN prefix while a policy given by name is checked (no ARN is sent).
+_CHECK_ARN_PREFIX = "arn:aws:batch:us-east-1:123456789012"
 _KIND_TEXT = {
     "ECS": "EC2/Spot (ECS)",
     "ECS_FARGATE": "Fargate",
@@ -216,7 +225,29 @@ class JobQueueSpec(BatchSpec):
     :param job_queue_type: ``"ECS"``, ``"ECS_FARGATE"``, ``"EKS"`` or ``"ECS_MANAGED_INSTANCES"``;
         AWS derives it from the compute environments when omitted.
     :param tags: up to 50 tags.
+    :param extra_request_fields: CreateJobQueue members the spec does not model yet, in AWS's
+        shape (e.g. ``{"serviceEnvironmentOrder": [...]}``), deep-merged into the create request
+        and checked by botocore's parameter validation; a member the spec sets (or, at the top
+        level, models) is refused. On an existing queue, :meth:`plan` compares each extra member
+        DescribeJobQueues returns: a difference goes into the UpdateJobQueue request when that
+        operation has the member, else it makes the plan ``replace_required``; a member Describe
+        doesn't return is left as created. See :mod:`airflow_batch_plugin.specs.extra_fields`.
     """
+
+    #: What the spec models of CreateJobQueue: request member -> spec field.
+    _REQUEST_MODEL: ClassVar[RequestModel] = RequestModel(
+        "CreateJobQueue",
+        {
+            "jobQueueName": "name",
+            "state": "state",
+            "schedulingPolicyArn": "scheduling_policy",
+            "priority": "priority",
+            "computeEnvironmentOrder": "compute_environment_order",
+            "jobQueueType": "job_queue_type",
+            "tags": "tags",
+            "jobStateTimeLimitActions": "job_state_time_limit_actions",
+        },
+    )
 
     name: str
     priority: int
@@ -228,6 +259,7 @@ class JobQueueSpec(BatchSpec):
     job_state_time_limit_actions: Sequence[JobStateTimeLimitAction | Mapping[str, Any]] | None = None
     job_queue_type: str | None = None
     tags: Mapping[str, str] | None = None
+    extra_request_fields: Mapping[str, Any] | None = None
 
     # -- validation ------------------------------------------------------------------------------
 
@@ -285,6 +317,12 @@ class JobQueueSpec(BatchSpec):
         self._check_time_limits(c, context)
         kinds = self._known_kinds(None)
         self._check_kinds(c, kinds)
+        check_extra_fields(
+            c,
+            self.extra_request_fields,
+            own_request_or_none(lambda: self._own_create_request(arn_prefix=_CHECK_ARN_PREFIX)),
+            self._REQUEST_MODEL,
+        )
 
     def _check_order(self, c: Checker, context: SpecContext) -> None:
         entries = self.compute_environment_order
@@ -446,7 +484,15 @@ class JobQueueSpec(BatchSpec):
         ``state`` is always sent (``ENABLED`` unless the spec says otherwise).
 
         :param arn_prefix: see :meth:`scheduling_policy_arn`; needed only for a policy given by name.
+
+        ``extra_request_fields`` are merged in; where one collides, the spec's value stays.
         """
+        return with_extra_fields(
+            self._own_create_request(arn_prefix=arn_prefix), self.extra_request_fields, self._REQUEST_MODEL
+        )
+
+    def _own_create_request(self, *, arn_prefix: str | None = None) -> dict[str, Any]:
+        """Return the create request the spec's own fields make (without ``extra_request_fields``)."""
         actions = self.job_state_time_limit_actions
         return drop_none(
             {
@@ -527,6 +573,14 @@ class JobQueueSpec(BatchSpec):
                 builder, "job_state_time_limit_actions", desired_actions, current_actions, key=_time_limit_key
             ):
                 builder.set("jobStateTimeLimitActions", desired_actions)
+        plan_extra_fields(
+            builder,
+            self.extra_request_fields,
+            current,
+            model=self._REQUEST_MODEL,
+            update_operation="UpdateJobQueue",
+            detail_shape="JobQueueDetail",
+        )
         return builder.build(resource_arn=arn, desired_tags=self.tags, current_tags=current.get("tags"))
 
     @staticmethod

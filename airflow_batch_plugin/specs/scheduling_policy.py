@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow_batch_plugin.specs.common import (
     JOB_DEFINITION_NAME,
@@ -22,6 +22,13 @@ from airflow_batch_plugin.specs.common import (
     is_number,
     to_int,
     to_number,
+)
+from airflow_batch_plugin.specs.extra_fields import (
+    RequestModel,
+    check_extra_fields,
+    own_request_or_none,
+    plan_extra_fields,
+    with_extra_fields,
 )
 from airflow_batch_plugin.specs.update_plan import (
     PlanBuilder,
@@ -140,7 +147,25 @@ class SchedulingPolicySpec(BatchSpec):
         or a list of :class:`ShareAttributes`, dicts, identifiers or ``(identifier, weight)``
         pairs. Identifiers must not overlap (``"A*"`` with ``"A1"``). Unlisted identifiers weigh 1.0.
     :param tags: up to 50 tags.
+    :param extra_request_fields: CreateSchedulingPolicy members the spec does not model yet, in
+        AWS's shape, deep-merged into the create request (also into ``fairsharePolicy``) and
+        checked by botocore's parameter validation; a member the spec sets (or, at the top
+        level, models) is refused. On an existing policy, :meth:`plan` compares each extra
+        member DescribeSchedulingPolicies returns: a difference goes into the
+        UpdateSchedulingPolicy request when that operation has the member (a ``fairsharePolicy``
+        member goes in with the whole policy, which the update replaces), else it makes the
+        plan ``replace_required``. See :mod:`airflow_batch_plugin.specs.extra_fields`.
     """
+
+    #: What the spec models of CreateSchedulingPolicy: request member -> spec field(s).
+    _REQUEST_MODEL: ClassVar[RequestModel] = RequestModel(
+        "CreateSchedulingPolicy",
+        {
+            "name": "name",
+            "fairsharePolicy": "share_decay_seconds, compute_reservation, share_distribution",
+            "tags": "tags",
+        },
+    )
 
     name: str
     share_decay_seconds: int | None = None
@@ -149,6 +174,7 @@ class SchedulingPolicySpec(BatchSpec):
         None
     )
     tags: Mapping[str, str] | None = None
+    extra_request_fields: Mapping[str, Any] | None = None
 
     def _normalize(self, c: Checker) -> None:
         self._replace_field("share_decay_seconds", to_int(self.share_decay_seconds))
@@ -181,6 +207,9 @@ class SchedulingPolicySpec(BatchSpec):
         c.int_range("share_decay_seconds", self.share_decay_seconds, 0, MAX_SHARE_DECAY_SECONDS)
         c.int_range("compute_reservation", self.compute_reservation, 0, MAX_COMPUTE_RESERVATION)
         c.tags("tags", self.tags)
+        check_extra_fields(
+            c, self.extra_request_fields, own_request_or_none(self._own_create_request), self._REQUEST_MODEL
+        )
         shares = self.share_distribution
         if not isinstance(shares, list):
             return
@@ -229,7 +258,14 @@ class SchedulingPolicySpec(BatchSpec):
         )
 
     def to_create_request(self) -> dict[str, Any]:
-        """Return the keyword arguments of boto3's ``batch.create_scheduling_policy``."""
+        """Return the keyword arguments of boto3's ``batch.create_scheduling_policy``.
+
+        ``extra_request_fields`` are merged in; where one collides, the spec's value stays.
+        """
+        return with_extra_fields(self._own_create_request(), self.extra_request_fields, self._REQUEST_MODEL)
+
+    def _own_create_request(self) -> dict[str, Any]:
+        """Return the create request the spec's own fields make (without ``extra_request_fields``)."""
         return drop_none(
             {
                 "name": self.name,
@@ -277,6 +313,16 @@ class SchedulingPolicySpec(BatchSpec):
             if not _same_distribution(desired_shares, current_shares):
                 builder.differ("share_distribution", current_shares, desired_shares)
                 changed = True
-        if changed:
-            builder.set("fairsharePolicy", {**drop_none(have), **self._fairshare_request()})
+        plan_extra_fields(
+            builder,
+            self.extra_request_fields,
+            current,
+            model=self._REQUEST_MODEL,
+            update_operation="UpdateSchedulingPolicy",
+            detail_shape="SchedulingPolicyDetail",
+        )
+        if changed or "fairsharePolicy" in builder.update:
+            # UpdateSchedulingPolicy replaces the whole policy: send all of it, extras included.
+            desired = self.to_create_request().get("fairsharePolicy") or {}
+            builder.set("fairsharePolicy", {**drop_none(have), **desired})
         return builder.build(resource_arn=arn, desired_tags=self.tags, current_tags=current.get("tags"))

@@ -1122,3 +1122,75 @@ def test_summary_of_an_update_lists_the_differences():
         "  - min_vcpus: 0 -> 2\n"
         "  - max_vcpus: 256 -> 512"
     )
+
+
+# --- extra request fields --------------------------------------------------------------------
+
+
+def test_extra_fields_go_into_the_create_plan():
+    built = matching_spec(
+        extra_request_fields={"context": "team-a", "computeResources": {"imageId": "ami-0123456789abcdef0"}}
+    )
+    plan = built.plan(None)
+    assert plan.action == "create"
+    assert plan.create_request is not None
+    assert plan.create_request["context"] == "team-a"
+    assert plan.create_request["computeResources"]["imageId"] == "ami-0123456789abcdef0"
+    assert plan.create_request["computeResources"]["maxvCpus"] == 256
+
+
+def test_an_extra_field_that_matches_the_description_needs_nothing():
+    current = described(context="team-a", ecsSettings={"containerInsights": "ENABLED"})
+    built = matching_spec(
+        extra_request_fields={"context": "team-a", "ecsSettings": {"containerInsights": "ENABLED"}}
+    )
+    assert_none(built.plan(current))
+
+
+def test_an_extra_field_that_differs_is_updated_in_place():
+    plan = matching_spec(extra_request_fields={"context": "team-a"}).plan(described(context="team-b"))
+    assert plan.action == "update"
+    assert plan.update_request == {"computeEnvironment": ARN, "context": "team-a"}
+    assert plan.differences == ("extra_request_fields.context: 'team-b' -> 'team-a'",)
+    absent = matching_spec(extra_request_fields={"ecsSettings": {"containerInsights": "ENHANCED"}}).plan(
+        described()
+    )
+    assert absent.update_request == {
+        "computeEnvironment": ARN,
+        "ecsSettings": {"containerInsights": "ENHANCED"},
+    }
+
+
+def test_an_extra_compute_resource_goes_into_the_infrastructure_update():
+    plan = matching_spec(
+        extra_request_fields={"computeResources": {"imageId": "ami-0123456789abcdef0"}}
+    ).plan(described(computeResources={"imageId": "ami-00000000000000000"}))
+    assert plan.action == "update"
+    assert plan.update_request == {
+        "computeEnvironment": ARN,
+        "computeResources": {"imageId": "ami-0123456789abcdef0"},
+    }
+
+
+def test_an_extra_compute_resource_on_best_fit_needs_a_replacement():
+    current = described(
+        computeResources={"allocationStrategy": "BEST_FIT", "imageId": "ami-00000000000000000"}
+    )
+    plan = matching_spec(
+        allocation_strategy="BEST_FIT",
+        extra_request_fields={"computeResources": {"imageId": "ami-0123456789abcdef0"}},
+    ).plan(current)
+    assert plan.action == "replace_required"
+    reason = plan.replacement_fields["extra_request_fields.computeResources.imageId"]
+    assert reason.startswith("AWS can't change computeResources.imageId in place: ")
+    assert "BEST_FIT" in reason
+
+
+def test_an_extra_compute_resource_on_fargate_needs_a_replacement():
+    plan = spec(
+        "FARGATE", extra_request_fields={"computeResources": {"imageId": "ami-0123456789abcdef0"}}
+    ).plan(fargate_described())
+    assert plan.action == "replace_required"
+    assert (
+        "only updates its subnets" in plan.replacement_fields["extra_request_fields.computeResources.imageId"]
+    )

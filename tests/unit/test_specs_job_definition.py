@@ -505,7 +505,7 @@ DEFINITION_RULES = [
     ("name-space", {"name": "my job"}, "name", "1 to 128 letters"),
     ("name-129", {"name": "a" * 129}, "name", "1 to 128 letters"),
     ("name-type", {"name": 5}, "name", "1 to 128 letters"),
-    ("no-kind", {"container": None}, "container", "exactly one of container, eks or node (none given)"),
+    ("no-kind", {"container": None}, "container", "exactly one of container, ecs, eks or node (none given)"),
     ("two-kinds", {"eks": {"containers": [EKS_CONTAINER]}}, "eks", "got container and eks"),
     ("platform", {"platform": "GPU"}, "platform", "must be EC2 or FARGATE"),
     ("priority-low", {"scheduling_priority": -1}, "scheduling_priority", "at least 0"),

@@ -589,3 +589,28 @@ def test_plan_does_not_modify_the_described_queue():
     before = copy.deepcopy(current)
     full_queue(priority=3, tags={"a": "b"}).plan(current)
     assert current == before
+
+
+# --- extra request fields --------------------------------------------------------------------
+
+SERVICE_ORDER = [{"order": 1, "serviceEnvironment": f"{PREFIX}:service-environment/training"}]
+
+
+def test_extra_fields_go_into_the_create_plan():
+    built = queue(extra_request_fields={"serviceEnvironmentOrder": SERVICE_ORDER})
+    plan = built.plan(None)
+    assert plan.action == "create"
+    assert plan.create_request is not None
+    assert plan.create_request["serviceEnvironmentOrder"] == SERVICE_ORDER
+
+
+def test_an_extra_field_is_compared_with_the_description_and_updated_in_place():
+    built = full_queue(
+        compute_environment_order=["etl-ec2", "etl-spot"],
+        extra_request_fields={"serviceEnvironmentOrder": SERVICE_ORDER},
+    )
+    assert_none(built.plan(described_queue(serviceEnvironmentOrder=SERVICE_ORDER)))
+    plan = built.plan(described_queue())
+    assert plan.action == "update"
+    assert plan.update_request == {"jobQueue": QUEUE_ARN, "serviceEnvironmentOrder": SERVICE_ORDER}
+    assert plan.differences[0].startswith("extra_request_fields.serviceEnvironmentOrder: <unset> -> ")

@@ -285,3 +285,32 @@ def test_plan_does_not_modify_the_described_policy():
     before = copy.deepcopy(current)
     matching(compute_reservation=50, tags={"a": "b"}).plan(current)
     assert current == before
+
+
+# --- extra request fields --------------------------------------------------------------------
+
+QUOTA = {"idleResourceAssignmentStrategy": "FIFO"}
+
+
+def test_extra_fields_go_into_the_create_plan():
+    plan = policy(extra_request_fields={"quotaSharePolicy": QUOTA}).plan(None)
+    assert plan.action == "create"
+    assert plan.create_request == {"name": "fair", "fairsharePolicy": {}, "quotaSharePolicy": QUOTA}
+
+
+def test_an_extra_field_is_compared_with_the_description_and_updated_in_place():
+    built = matching(extra_request_fields={"quotaSharePolicy": QUOTA})
+    assert_none(built.plan({**described(), "quotaSharePolicy": QUOTA}))
+    plan = built.plan(described())
+    assert plan.action == "update"
+    assert plan.update_request == {"arn": ARN, "quotaSharePolicy": QUOTA}
+
+
+def test_a_fair_share_change_still_sends_the_whole_policy_with_extras():
+    plan = matching(share_decay_seconds=7200, extra_request_fields={"quotaSharePolicy": QUOTA}).plan(
+        {**described(), "quotaSharePolicy": QUOTA}
+    )
+    assert plan.update_request is not None
+    assert plan.update_request["fairsharePolicy"]["shareDecaySeconds"] == 7200
+    assert len(plan.update_request["fairsharePolicy"]["shareDistribution"]) == 3
+    assert "quotaSharePolicy" not in plan.update_request
