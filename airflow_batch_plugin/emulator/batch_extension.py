@@ -9,6 +9,7 @@ definitions stay moto's. moto is pinned because the patch reaches into its inter
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from typing import Any
@@ -120,8 +121,10 @@ def reset(self: BatchBackend) -> None:
 
 
 def describe_job_definition(self: JobDefinition) -> dict[str, Any]:
-    """Return moto's job definition shape plus the fields moto drops (nodeProperties, schedulingPriority)."""
-    result = _moto_describe_job_definition(self)
+    """Return moto's job definition shape without its nulls, plus the fields moto drops (nodeProperties,
+    schedulingPriority)."""
+    # AWS omits a member it has no value for; moto sends null (platformCapabilities, retryStrategy...).
+    result = {key: value for key, value in _moto_describe_job_definition(self).items() if value is not None}
     if self.node_properties is not None:
         result["nodeProperties"] = self.node_properties
     scheduling_priority = getattr(self, "scheduling_priority", None)
@@ -176,6 +179,8 @@ def handle_register_job_definition(self: BatchResponse) -> str:
     answer = _moto_register_job_definition(self)
     definition = self.batch_backend.get_job_definition_by_arn(json.loads(answer)["jobDefinitionArn"])
     if definition is not None:
+        if body.get("retryStrategy") is not None:  # moto lowercases evaluateOnExit actions; AWS keeps them
+            definition.retry_strategy = copy.deepcopy(body["retryStrategy"])
         definition.__dict__["scheduling_priority"] = body.get("schedulingPriority")
         definition.platform_capabilities = (
             body.get("platformCapabilities") or definition.platform_capabilities
