@@ -29,9 +29,11 @@ from moto.batch.utils import make_arn_for_job
 from airflow_batch_plugin.emulator.capacity import is_dispatchable, job_vcpus, place
 from airflow_batch_plugin.emulator.containers import log_destination
 from airflow_batch_plugin.emulator.ecs_scheduling import EcsTaskScheduling
+from airflow_batch_plugin.emulator.ecs_task_definitions import register_task_definition_of
 from airflow_batch_plugin.emulator.jobs import (
     ARRAY_CHILD_JOB_FAILED,
     ATTEMPT_TIMED_OUT,
+    CONTAINER_KIND,
     DEPENDENT_JOB_FAILED,
     ECS_KIND,
     EKS_KIND,
@@ -494,6 +496,8 @@ class Scheduler(EcsTaskScheduling):
             main_node=job.main_node,
         )
         self._set_status(job, STARTING, None)
+        if job.kind in (CONTAINER_KIND, ECS_KIND):
+            register_task_definition_of(self._backend.ecs_backend, job)
         self._schedule(job.entered_status_at + self._step(), _ADVANCE, job, STARTING, job.active.number)
 
     def _task_arns(self, job: BatchJob) -> tuple[str, str | None]:
