@@ -104,6 +104,16 @@ class ShapeWatcher:
 
 
 @pytest.fixture
+def ecs(emulator) -> Iterator[Any]:
+    """An ECS client whose every answer must match botocore's model."""
+    client = emulator.client("ecs")
+    watcher = ShapeWatcher()
+    client.meta.events.register("after-call.ecs", watcher)
+    yield client
+    assert watcher.problems == [], "answers that depart from botocore's model"
+
+
+@pytest.fixture
 def batch(emulator) -> Iterator[Any]:
     """A Batch client whose every answer must match botocore's model."""
     client = emulator.client("batch")
@@ -706,6 +716,59 @@ def test_overrides_parameters_and_batch_variables_reach_the_named_container(emul
     assert by_name["helper"]["command"] == ["sh", "-c", "echo helper as defined"]
 
 
+def test_each_container_gets_its_own_secrets_and_log_configuration(emulator, batch):
+    logs = emulator.client("logs")
+    parameter = f"/emulator-tests/{unique('parameter')}"
+    emulator.client("ssm").put_parameter(Name=parameter, Value="p4ram", Type="SecureString")
+    group = f"/emulator-tests/{unique('group')}"
+    definition = register(
+        batch,
+        [
+            container(
+                "helper",
+                'echo "helper [$TOKEN]"',
+                essential=False,
+                logConfiguration={
+                    "logDriver": "awslogs",
+                    "options": {"awslogs-group": group, "awslogs-stream-prefix": "app"},
+                },
+            ),
+            container(
+                "main",
+                'echo "main [$TOKEN]"',
+                secrets=[{"name": "TOKEN", "valueFrom": parameter}],
+                dependsOn=[{"containerName": "helper", "condition": "COMPLETE"}],
+            ),
+        ],
+    )
+
+    detail = wait_for(batch, submit(batch, emulator.job_queue, definition))
+
+    by_name = containers_by_name(detail)
+    task_id = task_of(detail)["taskArn"].rsplit("/", 1)[1]
+    assert detail["status"] == "SUCCEEDED"
+    assert by_name["helper"]["logStreamName"] == f"app/helper/{task_id}"
+    assert messages(logs, by_name["helper"]["logStreamName"], group=group) == ["helper []"]
+    assert messages(logs, by_name["main"]["logStreamName"]) == ["main [p4ram]"]
+
+
+def test_missing_secret_fails_the_task_before_any_container_runs(emulator, batch):
+    missing = f"arn:aws:secretsmanager:{emulator.region}:123456789012:secret:does-not-exist-AbCdEf"
+    definition = register(
+        batch,
+        [
+            container("helper", "echo helper", essential=False),
+            container("main", "true", secrets=[{"name": "TOKEN", "valueFrom": missing}]),
+        ],
+    )
+
+    detail = wait_for(batch, submit(batch, emulator.job_queue, definition))
+
+    assert detail["status"] == "FAILED"
+    assert detail["statusReason"].startswith("ResourceInitializationError: unable to pull secrets")
+    assert all("exitCode" not in item for item in task_of(detail)["containers"])
+
+
 def test_override_and_kind_rules_are_refused_at_submit(emulator, batch):
     ecs_definition = register(batch, [container("main", "true")])
     container_definition = batch.register_job_definition(
@@ -938,10 +1001,11 @@ def test_fargate_override_must_keep_a_fargate_task_size(emulator, batch):
 # --------------------------------------------------------------------- ECS task definition
 
 
-def test_ecs_task_definition_behind_a_job_can_be_deregistered_like_the_provider_teardown(emulator, batch):
+def test_ecs_task_definition_behind_a_job_can_be_deregistered_like_the_provider_teardown(
+    emulator, batch, ecs
+):
     """As apache/airflow's example_batch system test: a Fargate container job, then
     ``EcsDeregisterTaskDefinitionOperator(task_definition=f"{job_definition_name}:1")``."""
-    ecs = emulator.client("ecs")
     name = unique("teardown")
     batch.register_job_definition(
         jobDefinitionName=name,
@@ -976,8 +1040,7 @@ def test_ecs_task_definition_behind_a_job_can_be_deregistered_like_the_provider_
     assert ecs.list_task_definitions(familyPrefix=name)["taskDefinitionArns"] == []
 
 
-def test_ecs_task_definition_of_a_multi_container_job_names_its_containers(emulator, batch):
-    ecs = emulator.client("ecs")
+def test_ecs_task_definition_of_a_multi_container_job_names_its_containers(emulator, batch, ecs):
     name = unique("ecs-taskdef")
     register(
         batch,
