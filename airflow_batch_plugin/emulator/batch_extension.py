@@ -4,11 +4,13 @@ moto 5.2.5's Batch backend runs each job on its own thread through Docker, drops
 SubmitJob fields, has no ListJobs pagination and scans every job on DescribeJobs. ``install()``
 swaps those parts for this package's job model and scheduler, and (``infrastructure_api``)
 gives compute environments, job queues and scheduling policies AWS's lifecycle and rules; job
-definitions stay moto's. moto is pinned because the patch reaches into its internals.
+definitions stay moto's (``ecs_definitions`` registers the ECS multi-container ones moto refuses).
+moto is pinned because the patch reaches into its internals.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from typing import Any
@@ -18,6 +20,7 @@ from moto.batch.exceptions import ClientException
 from moto.batch.models import BatchBackend, JobDefinition, batch_backends
 from moto.batch.responses import BatchResponse
 
+from airflow_batch_plugin.emulator.ecs_definitions import ecs_properties_of, register_ecs_job_definition
 from airflow_batch_plugin.emulator.infrastructure_api import install_infrastructure
 from airflow_batch_plugin.emulator.listing import list_jobs
 from airflow_batch_plugin.emulator.process import supervisor
@@ -120,10 +123,16 @@ def reset(self: BatchBackend) -> None:
 
 
 def describe_job_definition(self: JobDefinition) -> dict[str, Any]:
-    """Return moto's job definition shape plus the fields moto drops (nodeProperties, schedulingPriority)."""
-    result = _moto_describe_job_definition(self)
+    """Return moto's job definition shape without its nulls, plus the fields moto drops (nodeProperties,
+    schedulingPriority, ecsProperties)."""
+    # AWS omits a member it has no value for; moto sends null (platformCapabilities, retryStrategy...).
+    result = {key: value for key, value in _moto_describe_job_definition(self).items() if value is not None}
     if self.node_properties is not None:
         result["nodeProperties"] = self.node_properties
+    ecs_properties = ecs_properties_of(self)
+    if ecs_properties is not None:
+        result["ecsProperties"] = ecs_properties
+        result["containerOrchestrationType"] = "ECS"
     scheduling_priority = getattr(self, "scheduling_priority", None)
     if scheduling_priority is not None:
         result["schedulingPriority"] = scheduling_priority
@@ -171,11 +180,24 @@ def handle_cancel_job(self: BatchResponse) -> str:
 
 
 def handle_register_job_definition(self: BatchResponse) -> str:
-    """Answer RegisterJobDefinition with moto, then keep what moto drops from the request."""
+    """Answer RegisterJobDefinition with moto (ECS multi-container ones with ecs_definitions), then keep
+    what moto drops from the request."""
     body = _body(self)
-    answer = _moto_register_job_definition(self)
+    if body.get("ecsProperties") is not None:
+        registered = register_ecs_job_definition(self.batch_backend, body)
+        answer = json.dumps(
+            {
+                "jobDefinitionArn": registered.arn,
+                "jobDefinitionName": registered.name,
+                "revision": registered.revision,
+            }
+        )
+    else:
+        answer = _moto_register_job_definition(self)
     definition = self.batch_backend.get_job_definition_by_arn(json.loads(answer)["jobDefinitionArn"])
     if definition is not None:
+        if body.get("retryStrategy") is not None:  # moto lowercases evaluateOnExit actions; AWS keeps them
+            definition.retry_strategy = copy.deepcopy(body["retryStrategy"])
         definition.__dict__["scheduling_priority"] = body.get("schedulingPriority")
         definition.platform_capabilities = (
             body.get("platformCapabilities") or definition.platform_capabilities

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from moto.ec2.models.instance_types import INSTANCE_TYPES
 
 from airflow_batch_plugin.emulator.containers import resource_value
-from airflow_batch_plugin.emulator.jobs import EKS_KIND
+from airflow_batch_plugin.emulator.ecs_definitions import task_size
+from airflow_batch_plugin.emulator.jobs import ECS_KIND, EKS_KIND
 
 if TYPE_CHECKING:
     from airflow_batch_plugin.emulator.jobs import BatchJob
@@ -92,9 +93,12 @@ def _within_max_vcpus(total_vcpus: float, compute_environment: Any) -> bool:
 
 
 def container_needs(job: BatchJob) -> list[tuple[float, float, float]]:
-    """Return (vCPUs, MiB, GPUs) of each container the job runs at once."""
+    """Return (vCPUs, MiB, GPUs) of each instance's share of the job (an ECS task's containers share one)."""
     if job.kind == EKS_KIND:
         return []
+    if job.kind == ECS_KIND:
+        vcpus, memory, gpus = task_size(job.containers())
+        return [(vcpus or 1.0, memory, gpus)]
     return [
         (
             resource_value(container, "VCPU") or 1.0,

@@ -13,6 +13,12 @@ from airflow_batch_plugin.emulator.containers import (
     node_container,
     node_count,
 )
+from airflow_batch_plugin.emulator.ecs_definitions import (
+    ecs_properties_of,
+    merged_task_containers,
+    task_properties,
+)
+from airflow_batch_plugin.emulator.ecs_job_detail import attempt_task_properties, describe_ecs_properties
 
 SUBMITTED = "SUBMITTED"
 PENDING = "PENDING"
@@ -34,6 +40,7 @@ ATTEMPT_TIMED_OUT = "Job attempt duration exceeded timeout"
 CONTAINER_KIND = "container"
 MULTINODE_KIND = "multinode"
 EKS_KIND = "eks"
+ECS_KIND = "ecs"
 
 _CONTAINER_DETAIL_KEYS = (
     "image",
@@ -80,9 +87,19 @@ class Attempt:
     log_stream_name: str | None
     exit_code: int | None
     reason: str | None
+    #: AttemptTaskContainerDetails of each container of an ECS multi-container job (else None).
+    task_containers: list[dict[str, Any]] | None = None
 
     def describe(self) -> dict[str, Any]:
         """Return the AttemptDetail shape."""
+        if self.task_containers is not None:
+            return self._with_times(
+                {
+                    "taskProperties": attempt_task_properties(
+                        self.task_containers, self.task_arn, self.container_instance_arn
+                    )
+                }
+            )
         container: dict[str, Any] = {"taskArn": self.task_arn, "networkInterfaces": []}
         optional = {
             "containerInstanceArn": self.container_instance_arn,
@@ -91,11 +108,10 @@ class Attempt:
             "logStreamName": self.log_stream_name,
         }
         container.update({key: value for key, value in optional.items() if value is not None})
-        detail: dict[str, Any] = {
-            "container": container,
-            "stoppedAt": self.stopped_at,
-            "statusReason": self.status_reason,
-        }
+        return self._with_times({"container": container})
+
+    def _with_times(self, detail: dict[str, Any]) -> dict[str, Any]:
+        detail.update({"stoppedAt": self.stopped_at, "statusReason": self.status_reason})
         if self.started_at is not None:
             detail["startedAt"] = self.started_at
         return detail
@@ -144,6 +160,8 @@ class ActiveAttempt:
     stop_reason: str | None = None
     container_reason: str | None = None
     retryable: bool = True
+    #: The containers of an ECS multi-container job (an ``ecs_tasks.EcsTaskRun``), else None.
+    ecs_task: Any = None
 
 
 @dataclass(eq=False)
@@ -162,6 +180,7 @@ class BatchJob:
     container_overrides: dict[str, Any] | None = None
     eks_override: dict[str, Any] | None = None
     node_overrides: dict[str, Any] | None = None
+    ecs_override: dict[str, Any] | None = None
     timeout: dict[str, Any] | None = None
     retry_strategy: dict[str, Any] | None = None
     propagate_tags: bool | None = None
@@ -188,9 +207,11 @@ class BatchJob:
 
     @property
     def kind(self) -> str:
-        """Return ``container``, ``multinode`` or ``eks``."""
+        """Return ``container``, ``multinode``, ``eks`` or ``ecs`` (ECS multi-container)."""
         if self.definition.eks_properties is not None:
             return EKS_KIND
+        if ecs_properties_of(self.definition) is not None:
+            return ECS_KIND
         if self.definition.type == MULTINODE_KIND:
             return MULTINODE_KIND
         return CONTAINER_KIND
@@ -229,6 +250,9 @@ class BatchJob:
         definition = self.definition
         if self.kind == EKS_KIND:
             return eks_containers(definition.eks_properties, self.eks_override, self.parameters)[:1]
+        ecs_properties = ecs_properties_of(definition)
+        if ecs_properties is not None:
+            return merged_task_containers(ecs_properties, self.ecs_override, self.parameters)
         if self.kind == MULTINODE_KIND:
             nodes = node_count(definition.node_properties, self.node_overrides)
             return [
@@ -292,6 +316,8 @@ class BatchJob:
         if self.kind == EKS_KIND:
             detail["eksProperties"] = self._describe_eks()
             detail["eksAttempts"] = [attempt.describe_eks(self._pod_name()) for attempt in self.attempts]
+        elif self.kind == ECS_KIND:
+            detail["ecsProperties"] = self._describe_ecs()
         else:
             detail["container"] = self._describe_container()
         if self.kind == MULTINODE_KIND:
@@ -324,7 +350,7 @@ class BatchJob:
         exit_code, reason, *_ = self.latest_attempt_view()
         container = {key: value for key, value in (("exitCode", exit_code), ("reason", reason))}
         container = {key: value for key, value in container.items() if value is not None}
-        if container:
+        if container and self.kind != ECS_KIND:
             summary["container"] = container
         if self.is_array_parent:
             summary["arrayProperties"] = {"size": self.array_size}
@@ -359,6 +385,22 @@ class BatchJob:
         node_properties = copy.deepcopy(self.definition.node_properties)
         node_properties["numNodes"] = len(self.containers())
         return node_properties
+
+    def _describe_ecs(self) -> dict[str, Any]:
+        ecs_properties = ecs_properties_of(self.definition) or {}
+        runtime: list[dict[str, Any]] | None = None
+        task_arn = instance_arn = None
+        if self.active is not None and self.active.ecs_task is not None:
+            runtime = self.active.ecs_task.attempt_containers()
+            task_arn, instance_arn = self.active.task_arn, self.active.container_instance_arn
+        elif self.active is not None:
+            task_arn, instance_arn = self.active.task_arn, self.active.container_instance_arn
+        elif self.attempts and self.attempts[-1].task_containers is not None:
+            last = self.attempts[-1]
+            runtime, task_arn, instance_arn = last.task_containers, last.task_arn, last.container_instance_arn
+        return describe_ecs_properties(
+            task_properties(ecs_properties), self.containers(), runtime, task_arn, instance_arn
+        )
 
     def _pod_name(self) -> str:
         return f"aws-batch.{self.job_id.replace(':', '-')}"

@@ -28,10 +28,14 @@ from moto.batch.utils import make_arn_for_job
 
 from airflow_batch_plugin.emulator.capacity import is_dispatchable, job_vcpus, place
 from airflow_batch_plugin.emulator.containers import log_destination
+from airflow_batch_plugin.emulator.ecs_scheduling import EcsTaskScheduling
+from airflow_batch_plugin.emulator.ecs_task_definitions import register_task_definition_of
 from airflow_batch_plugin.emulator.jobs import (
     ARRAY_CHILD_JOB_FAILED,
     ATTEMPT_TIMED_OUT,
+    CONTAINER_KIND,
     DEPENDENT_JOB_FAILED,
+    ECS_KIND,
     EKS_KIND,
     ESSENTIAL_CONTAINER_EXITED,
     FAILED,
@@ -123,7 +127,7 @@ def reason_matches(status_reason: str | None, reason: str) -> bool:
     return status_reason.strip() == wanted or status_reason.split(" - ", 1)[0].strip() == wanted
 
 
-class Scheduler:
+class Scheduler(EcsTaskScheduling):
     """Own the jobs of one moto Batch backend and run them as local processes."""
 
     def __init__(self, backend: Any) -> None:
@@ -138,6 +142,8 @@ class Scheduler:
         self._unplaced: dict[str, BatchJob] = {}
         self._slots_in_use = 0
         self._stopped = False
+        #: Launch plans made outside the scheduler thread (containers an ECS task starts later).
+        self._queued_plans: list[_LaunchPlan] = []
         self._thread = threading.Thread(
             target=self._run, name=f"batch-emulator-scheduler-{backend.region_name}", daemon=True
         )
@@ -272,6 +278,8 @@ class Scheduler:
             if plan is not None:
                 plans.append(plan)
         self._fill_slots(time.monotonic())
+        plans.extend(self._queued_plans)
+        self._queued_plans = []
         return plans
 
     def _fire(self, timer: _Timer, now: float) -> _LaunchPlan | None:
@@ -355,6 +363,7 @@ class Scheduler:
                 container_overrides=parent.container_overrides,
                 eks_override=parent.eks_override,
                 node_overrides=parent.node_overrides,
+                ecs_override=parent.ecs_override,
                 timeout=parent.timeout,
                 retry_strategy=parent.retry_strategy,
                 propagate_tags=parent.propagate_tags,
@@ -487,6 +496,8 @@ class Scheduler:
             main_node=job.main_node,
         )
         self._set_status(job, STARTING, None)
+        if job.kind in (CONTAINER_KIND, ECS_KIND):
+            register_task_definition_of(self._backend.ecs_backend, job)
         self._schedule(job.entered_status_at + self._step(), _ADVANCE, job, STARTING, job.active.number)
 
     def _task_arns(self, job: BatchJob) -> tuple[str, str | None]:
@@ -507,7 +518,18 @@ class Scheduler:
 
     # ------------------------------------------------------------------------------ launching
 
+    def _plan(
+        self,
+        job: BatchJob,
+        active: ActiveAttempt,
+        specs: dict[int, LaunchSpec],
+        sinks: dict[int, CloudWatchLogSink],
+    ) -> _LaunchPlan:
+        return _LaunchPlan(job, active, specs, sinks)
+
     def _prepare_launch(self, job: BatchJob, active: ActiveAttempt) -> _LaunchPlan | None:
+        if job.kind == ECS_KIND:
+            return self._prepare_ecs_launch(job, active)
         account_id, region = self._backend.account_id, self._backend.region_name
         settings = current_settings()
         nodes = range(len(job.containers()))
@@ -561,6 +583,9 @@ class Scheduler:
             for handle in handles.values():
                 supervisor().stop(handle, 0.0)
             return
+        if job.kind == ECS_KIND:
+            self._record_ecs_launch(job, active, handles, failures)
+            return
         active.handles.update(
             {node: handle for node, handle in handles.items() if node in active.pending_nodes}
         )
@@ -573,22 +598,29 @@ class Scheduler:
         if failures and not handles:
             self._finish_attempt(job, active)
             return
+        self._on_running(job, active)
+        if failures or active.stop_reason is not None:
+            self._stop_processes(active, grace=0.0 if failures else None)
+        if not active.pending_nodes:
+            self._schedule(job.entered_status_at + self._step(), _FINISH, job, RUNNING, active.number)
+
+    def _on_running(self, job: BatchJob, active: ActiveAttempt) -> None:
+        """The attempt's first process started: the job is RUNNING and its timeout clock starts."""
         active.started_at = now_ms()
         job.started_at = active.started_at
         self._set_status(job, RUNNING, None)
-        if failures or active.stop_reason is not None:
-            self._stop_processes(active, grace=0.0 if failures else None)
         timeout = job.attempt_duration_seconds
         if timeout:
             self._schedule(job.entered_status_at + timeout, _TIMEOUT, job, RUNNING, active.number)
-        if not active.pending_nodes:
-            self._schedule(job.entered_status_at + self._step(), _FINISH, job, RUNNING, active.number)
 
     def _process_exited(self, job: BatchJob, attempt_number: int, node: int, exit_code: int) -> None:
         """Record a node's exit (called from the log pump thread)."""
         with self.lock:
             active = job.active
             if self._stopped or active is None or active.number != attempt_number:
+                return
+            if active.ecs_task is not None:
+                self._ecs_container_exited(job, active, node, exit_code)
                 return
             active.exit_codes[node] = exit_code
             active.handles.pop(node, None)
@@ -603,6 +635,9 @@ class Scheduler:
         if active.stop_reason is None or active.stop_reason == TASK_FAILED_TO_START:
             active.stop_reason = reason
         active.retryable = False
+        if active.ecs_task is not None:
+            self._ecs_attempt_stopped(job, active)
+            return
         self._stop_processes(active, grace=None)
 
     def _stop_processes(self, active: ActiveAttempt, grace: float | None) -> None:
@@ -613,29 +648,35 @@ class Scheduler:
     # ------------------------------------------------------------------------------- endings
 
     def _finish_attempt(self, job: BatchJob, active: ActiveAttempt) -> None:
-        exit_code = active.exit_codes.get(active.main_node)
-        status_reason = active.stop_reason or ESSENTIAL_CONTAINER_EXITED
-        job.attempts.append(
-            Attempt(
+        if active.ecs_task is not None:
+            attempt, succeeded = self._ecs_attempt(active)
+        else:
+            exit_code = active.exit_codes.get(active.main_node)
+            attempt = Attempt(
                 started_at=active.started_at,
                 stopped_at=now_ms(),
-                status_reason=status_reason,
+                status_reason=active.stop_reason or ESSENTIAL_CONTAINER_EXITED,
                 task_arn=active.task_arn,
                 container_instance_arn=active.container_instance_arn,
                 log_stream_name=active.log_stream_names.get(active.main_node),
                 exit_code=exit_code,
                 reason=active.container_reason,
             )
-        )
+            succeeded = active.stop_reason is None and exit_code == 0
+        job.attempts.append(attempt)
         self._release(job)
-        if active.stop_reason is None and exit_code == 0:
+        if succeeded:
             self._set_status(job, SUCCEEDED, ESSENTIAL_CONTAINER_EXITED)
         elif active.retryable and should_retry(
-            job.effective_retry_strategy, len(job.attempts), status_reason, active.container_reason, exit_code
+            job.effective_retry_strategy,
+            len(job.attempts),
+            attempt.status_reason,
+            attempt.reason,
+            attempt.exit_code,
         ):
             self._enter_runnable(job)
         else:
-            self._set_status(job, FAILED, status_reason)
+            self._set_status(job, FAILED, attempt.status_reason)
 
     def _end_parent(self, parent: BatchJob, reason: str, cancel_only: bool) -> None:
         if not parent.children:

@@ -11,6 +11,7 @@ from moto.batch.exceptions import ClientException
 from moto.batch.models import JOB_NAME_REGEX
 from moto.batch.utils import make_arn_for_job
 
+from airflow_batch_plugin.emulator.ecs_definitions import check_ecs_submission
 from airflow_batch_plugin.emulator.jobs import BatchJob, now_ms
 
 if TYPE_CHECKING:
@@ -140,6 +141,8 @@ def build_job(backend: Any, store: JobStore, request: dict[str, Any]) -> BatchJo
     array_size = _validate_array_size(request)
     depends_on, dependency_ids = _validate_dependencies(request, store, array_size)
     _validate_retry_and_timeout(request)
+    parameters = {**(definition.parameters or {}), **(request.get("parameters") or {})}
+    check_ecs_submission(definition, request, parameters)
     tags = dict(request.get("tags") or {})
     if len(tags) > MAX_TAGS:
         raise ClientException(f"A job can have at most {MAX_TAGS} tags, got {len(tags)}")
@@ -157,11 +160,12 @@ def build_job(backend: Any, store: JobStore, request: dict[str, Any]) -> BatchJo
         definition=definition,
         seq=store.next_sequence(),
         created_at=now_ms(),
-        parameters={**(definition.parameters or {}), **(request.get("parameters") or {})},
+        parameters=parameters,
         depends_on=depends_on,
         container_overrides=request.get("containerOverrides"),
         eks_override=request.get("eksPropertiesOverride"),
         node_overrides=request.get("nodeOverrides"),
+        ecs_override=request.get("ecsPropertiesOverride"),
         timeout=request.get("timeout"),
         retry_strategy=request.get("retryStrategy"),
         propagate_tags=definition.propagate_tags if propagate_tags is None else propagate_tags,
