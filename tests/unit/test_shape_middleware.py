@@ -205,3 +205,25 @@ def test_the_violation_log_keeps_distinct_violations_by_operation_pattern_and_pr
 def test_the_environment_variable_turns_checking_on(value, enabled):
     assert enabled_by_environment({"AIRFLOW_BATCH_EMULATOR_CHECK_SHAPES": value}) is enabled
     assert enabled_by_environment({}) is False
+
+
+# -- localrun (make demo) with checking on ---------------------------------------------------------------
+
+
+def test_a_local_run_lists_the_violations_and_fails(capsys):
+    from airflow_batch_plugin.emulator.server import EmulatorServer
+    from airflow_batch_plugin.emulator.shape_check import Violation
+    from airflow_batch_plugin.localrun import report_shape_violations
+
+    clean = EmulatorServer(check_shapes=True)
+    assert clean.shape_violations is not None
+    clean.shape_violations.record(Operation("batch", "ListJobs"), [])
+    drifted = EmulatorServer(check_shapes=True)
+    assert drifted.shape_violations is not None
+    drifted.shape_violations.record(Operation("batch", "ListJobs"), [Violation("x", "member not in shape")])
+
+    assert report_shape_violations(EmulatorServer(check_shapes=False)) is False
+    assert report_shape_violations(clean) is False
+    assert "Every emulator answer matched botocore's output shapes (1 checked)" in capsys.readouterr().out
+    assert report_shape_violations(drifted) is True
+    assert "batch:ListJobs: x: member not in shape" in capsys.readouterr().out
