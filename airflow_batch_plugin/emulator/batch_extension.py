@@ -120,8 +120,11 @@ def reset(self: BatchBackend) -> None:
 
 
 def describe_job_definition(self: JobDefinition) -> dict[str, Any]:
-    """Return moto's job definition shape plus the fields moto drops (nodeProperties, schedulingPriority)."""
-    result = _moto_describe_job_definition(self)
+    """Return moto's job definition shape plus the fields moto drops (nodeProperties, schedulingPriority).
+
+    Members without a value are left out, as AWS leaves them out (moto sends them as null).
+    """
+    result = {key: value for key, value in _moto_describe_job_definition(self).items() if value is not None}
     if self.node_properties is not None:
         result["nodeProperties"] = self.node_properties
     scheduling_priority = getattr(self, "scheduling_priority", None)
