@@ -21,6 +21,7 @@ from moto.batch.responses import BatchResponse
 from airflow_batch_plugin.emulator.infrastructure_api import install_infrastructure
 from airflow_batch_plugin.emulator.listing import list_jobs
 from airflow_batch_plugin.emulator.process import supervisor
+from airflow_batch_plugin.emulator.retry import canonical_retry_strategy
 from airflow_batch_plugin.emulator.scheduler import existing_scheduler, scheduler_for
 from airflow_batch_plugin.emulator.settings import EmulatorSettings, configure
 from airflow_batch_plugin.emulator.submission import build_job
@@ -179,6 +180,8 @@ def handle_register_job_definition(self: BatchResponse) -> str:
     answer = _moto_register_job_definition(self)
     definition = self.batch_backend.get_job_definition_by_arn(json.loads(answer)["jobDefinitionArn"])
     if definition is not None:
+        if body.get("retryStrategy") is not None:
+            definition.retry_strategy = canonical_retry_strategy(body["retryStrategy"])
         definition.__dict__["scheduling_priority"] = body.get("schedulingPriority")
         definition.platform_capabilities = (
             body.get("platformCapabilities") or definition.platform_capabilities

@@ -12,6 +12,7 @@ from moto.batch.models import JOB_NAME_REGEX
 from moto.batch.utils import make_arn_for_job
 
 from airflow_batch_plugin.emulator.jobs import BatchJob, now_ms
+from airflow_batch_plugin.emulator.retry import canonical_retry_strategy
 
 if TYPE_CHECKING:
     from airflow_batch_plugin.emulator.store import JobStore
@@ -163,7 +164,9 @@ def build_job(backend: Any, store: JobStore, request: dict[str, Any]) -> BatchJo
         eks_override=request.get("eksPropertiesOverride"),
         node_overrides=request.get("nodeOverrides"),
         timeout=request.get("timeout"),
-        retry_strategy=request.get("retryStrategy"),
+        retry_strategy=canonical_retry_strategy(request["retryStrategy"])
+        if request.get("retryStrategy")
+        else None,
         propagate_tags=definition.propagate_tags if propagate_tags is None else propagate_tags,
         share_identifier=request.get("shareIdentifier"),
         scheduling_priority=scheduling_priority,
