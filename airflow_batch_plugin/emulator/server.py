@@ -15,6 +15,7 @@ from werkzeug.serving import make_server
 
 from airflow_batch_plugin.emulator.batch_extension import install, shutdown_all
 from airflow_batch_plugin.emulator.bootstrap import BootstrapResult, bootstrap
+from airflow_batch_plugin.emulator.omit_nulls import OmitNullMembers
 from airflow_batch_plugin.emulator.settings import (
     DUMMY_ACCESS_KEY_ID,
     DUMMY_SECRET_ACCESS_KEY,
@@ -76,8 +77,11 @@ class _ServingThread:
 
 
 def moto_app() -> Any:
-    """Return moto's WSGI app that dispatches each request to its service's backend."""
-    return DomainDispatcherApplication(create_backend_app)
+    """Return moto's WSGI app that dispatches each request to its service's backend.
+
+    Its CloudWatch Logs answers leave out members without a value, as AWS's do.
+    """
+    return OmitNullMembers(DomainDispatcherApplication(create_backend_app))
 
 
 class EmulatorServer:

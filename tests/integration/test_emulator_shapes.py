@@ -19,6 +19,7 @@ from airflow_batch_plugin.emulator.shape_check import check_output
 pytestmark = pytest.mark.integration
 
 BATCH_MODEL = botocore.session.get_session().get_service_model("batch")
+LOGS_MODEL = botocore.session.get_session().get_service_model("logs")
 RESOURCES = [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "64"}]
 
 
@@ -29,7 +30,7 @@ def raw_answer(client: Any, operation: str, **request: Any) -> dict[str, Any]:
     def keep_body(http_response: Any, **_: Any) -> None:
         bodies.append(http_response.content)
 
-    event = f"after-call.batch.{operation}"
+    event = f"after-call.{client.meta.service_model.service_id.hyphenize()}.{operation}"
     client.meta.events.register(event, keep_body)
     try:
         getattr(client, xform_name(operation))(**request)
@@ -78,3 +79,22 @@ def test_evaluate_on_exit_actions_are_answered_as_the_retry_action_enum(emulator
         assert [rule["action"] for rule in strategy["evaluateOnExit"]] == ["RETRY", "EXIT"]
     assert check_output(BATCH_MODEL, "DescribeJobDefinitions", definitions) == []
     assert check_output(BATCH_MODEL, "DescribeJobs", jobs) == []
+
+
+def test_cloudwatch_logs_answers_leave_out_a_last_pages_next_token(emulator):
+    logs = emulator.client("logs")
+    logs.create_log_group(logGroupName="/shapes/omitted")
+    logs.create_log_stream(logGroupName="/shapes/omitted", logStreamName="only")
+
+    answers = {
+        "DescribeLogGroups": raw_answer(logs, "DescribeLogGroups", logGroupNamePrefix="/shapes/"),
+        "DescribeLogStreams": raw_answer(logs, "DescribeLogStreams", logGroupName="/shapes/omitted"),
+        "FilterLogEvents": raw_answer(logs, "FilterLogEvents", logGroupName="/shapes/omitted"),
+    }
+
+    assert [group["logGroupName"] for group in answers["DescribeLogGroups"]["logGroups"]] == [
+        "/shapes/omitted"
+    ]
+    for operation, answer in answers.items():
+        assert "nextToken" not in answer, operation
+        assert check_output(LOGS_MODEL, operation, answer) == [], operation
