@@ -76,24 +76,35 @@ class DocumentedOmission:
     source: str
 
 
-#: The statuses of a job that has not reached RUNNING, or that failed without running
-#: (cancelled or terminated before it started, or a dependency failed).
+#: The statuses of a job that has not reached RUNNING yet.
 _NOT_YET_RUNNING = frozenset({"SUBMITTED", "PENDING", "RUNNABLE", "STARTING"})
-_MAY_HAVE_NEVER_RUN = _NOT_YET_RUNNING | {"FAILED"}
+
+
+def _never_ran(job: Mapping[str, Any]) -> bool:
+    """Return whether a JobDetail is of a job that has not reached RUNNING, or failed before it did.
+
+    A FAILED job never ran when none of its attempts (``attempts`` or ``eksAttempts``) started:
+    cancelled, terminated before it started, a failed dependency, a container that never started.
+    """
+    status = job.get("status")
+    if status in _NOT_YET_RUNNING:
+        return True
+    attempts = [*(job.get("attempts") or []), *(job.get("eksAttempts") or [])]
+    return status == "FAILED" and not any(isinstance(a, dict) and "startedAt" in a for a in attempts)
+
 
 #: Every member the checker lets an answer leave out although botocore marks it required.
 DOCUMENTED_OMISSIONS: tuple[DocumentedOmission, ...] = (
-    # JobDetail.startedAt is "when the job transitioned from the STARTING state to the RUNNING
-    # state" (API reference); a job in SUBMITTED, PENDING, RUNNABLE or STARTING has made no such
-    # transition, nor has one that failed on its way there (cancelled, terminated, or a failed
-    # dependency: the user guide's job states). AWS then leaves the member out (SDKs generated
-    # from the model learned it the hard way, e.g. amazonka PR 561 "startedAt is not present in
-    # the job detail until the job is started").
+    # The API reference defines JobDetail.startedAt as the moment the job went from STARTING to
+    # RUNNING; a job still in SUBMITTED, PENDING, RUNNABLE or STARTING has no such moment, nor
+    # has one that failed before any attempt started (cancelled, terminated, a failed
+    # dependency: the user guide's job states). AWS then leaves the member out; SDKs generated
+    # from the model had to make it optional (amazonka, github.com/brendanhay/amazonka/pull/561).
     DocumentedOmission(
         structure="JobDetail",
         member="startedAt",
-        applies=lambda job: job.get("status") in _MAY_HAVE_NEVER_RUN,
-        case="the job has not reached RUNNING (or failed before it did)",
+        applies=_never_ran,
+        case="the job has not reached RUNNING, or failed with no attempt that started",
         source="https://docs.aws.amazon.com/batch/latest/APIReference/API_JobDetail.html, "
         "https://docs.aws.amazon.com/batch/latest/userguide/job_states.html",
     ),

@@ -216,6 +216,19 @@ def test_started_at_may_be_absent_while_a_job_has_not_run(status):
     assert check_output(BATCH, "DescribeJobs", describe_jobs_answer(job)) == []
 
 
+def test_started_at_is_required_of_a_failed_job_whose_attempt_started():
+    job = copy.deepcopy(FAILED_CONTAINER_JOB)
+    del job["startedAt"]
+    never_started = copy.deepcopy(job)
+    for attempt in never_started["attempts"]:
+        del attempt["startedAt"]
+
+    assert problems(check_output(BATCH, "DescribeJobs", describe_jobs_answer(job))) == {
+        "jobs[0].startedAt": "required member of JobDetail missing"
+    }
+    assert check_output(BATCH, "DescribeJobs", describe_jobs_answer(never_started)) == []
+
+
 @pytest.mark.parametrize("status", ["RUNNING", "SUCCEEDED"])
 def test_started_at_is_required_of_a_job_that_ran(status):
     job = copy.deepcopy(RUNNABLE_JOB)
