@@ -3,7 +3,9 @@
 ``make demo`` calls ``python -m airflow_batch_plugin.localrun batch_etl``: it starts the emulator
 (bootstrapped with a queue and a bucket), prepares a throwaway AIRFLOW_HOME, runs the DAG once
 with a real Airflow, and prints the tasks, their Batch jobs, the jobs' final states and where the
-logs are. The end-to-end tests use the same functions.
+logs are. The end-to-end tests use the same functions. With
+``AIRFLOW_BATCH_EMULATOR_CHECK_SHAPES=1`` the emulator checks its answers against botocore's
+shapes and a run whose answers differed fails, listing them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_batch_plugin.emulator import EmulatorServer
+from airflow_batch_plugin.emulator.shape_middleware import describe_violations
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -164,7 +167,22 @@ def run_dag(dag_id: str, home: Path, dags_folder: Path, conf: str | None = None)
         summary = run_summary(dag_id, env)
         print_summary(summary, describe_batch_jobs(summary, emulator.endpoint_url, "us-east-1"))
         print(f"Full output of the run, every task log with the jobs' [batch] lines: {output_file}")
-    return 0 if returncode == 0 and summary["state"] == "success" else 1
+        shapes_differ = report_shape_violations(emulator)
+    return 0 if returncode == 0 and summary["state"] == "success" and not shapes_differ else 1
+
+
+def report_shape_violations(emulator: EmulatorServer) -> bool:
+    """Print what the emulator answered unlike botocore's shapes (when checking); return whether any."""
+    if emulator.shape_violations is None:
+        return False
+    report = emulator.shape_violations.report()
+    if report["violations"]:
+        print("\nThe emulator's answers differ from botocore's output shapes:")
+        print(describe_violations(report["violations"]))
+        return True
+    checked = sum(report["checked"].values())
+    print(f"\nEvery emulator answer matched botocore's output shapes ({checked} checked)")
+    return False
 
 
 def tee_airflow(args: Sequence[str], env: Mapping[str, str], output_file: Path) -> int:

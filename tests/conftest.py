@@ -17,9 +17,14 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from tests.shape_report import ShapeViolationWatch, shape_failure
+
 # Airflow reads its home at import time: every test run gets a throwaway one, never the user's.
 os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-batch-tests-")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+# Every emulator the tests start (subprocess or in-process) checks its answers against botocore's
+# output shapes; the fixtures below fail the test during which one differed.
+os.environ.setdefault("AIRFLOW_BATCH_EMULATOR_CHECK_SHAPES", "1")
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -42,6 +47,7 @@ class EmulatorHandle:
     job_queue: str
     fargate_job_queue: str
     compute_environment: str
+    shape_watch: ShapeViolationWatch
 
     def client(self, service_name: str) -> Any:
         """Return a boto3 client for ``service_name`` pointed at the emulator, with dummy credentials."""
@@ -90,7 +96,12 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory: TempPathFactory) -> Iterator[EmulatorHandle]:
-    """Start ``python -m airflow_batch_plugin.emulator`` once per session and yield a handle to it."""
+    """Start ``python -m airflow_batch_plugin.emulator`` once per session and yield a handle to it.
+
+    It runs with ``--check-shapes``: ``_emulator_answers_match_botocore`` fails each test during
+    which it answered something botocore's model does not allow, and the session's end fails if
+    anything is left unreported.
+    """
     from airflow_batch_plugin.emulator.bootstrap import (
         DEFAULT_COMPUTE_ENVIRONMENT,
         DEFAULT_JOB_QUEUE,
@@ -104,8 +115,9 @@ def emulator(tmp_path_factory: TempPathFactory) -> Iterator[EmulatorHandle]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
     env["PYTHONUNBUFFERED"] = "1"
     with output_path.open("wb") as output_file:
+        command = [sys.executable, "-m", "airflow_batch_plugin.emulator", "--port", str(port)]
         process = subprocess.Popen(
-            [sys.executable, "-m", "airflow_batch_plugin.emulator", "--port", str(port), "--region", region],
+            [*command, "--region", region, "--check-shapes"],
             cwd=REPO_ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -117,16 +129,36 @@ def emulator(tmp_path_factory: TempPathFactory) -> Iterator[EmulatorHandle]:
         connection_line = next(line for line in output.splitlines() if line.startswith(READY_MARKER))
         airflow_connection = connection_line.removeprefix(READY_MARKER).strip("'")
         endpoint_url = json.loads(airflow_connection)["extra"]["endpoint_url"]
-        yield EmulatorHandle(
+        handle = EmulatorHandle(
             endpoint_url=endpoint_url,
             airflow_connection=airflow_connection,
             region=region,
             job_queue=DEFAULT_JOB_QUEUE,
             fargate_job_queue=FARGATE_JOB_QUEUE,
             compute_environment=DEFAULT_COMPUTE_ENVIRONMENT,
+            shape_watch=ShapeViolationWatch(endpoint_url),
         )
+        yield handle
+        handle.shape_watch.check("after the last test's fixtures")
     finally:
         _stop(process)
+
+
+@pytest.fixture(autouse=True)
+def _emulator_answers_match_botocore(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that uses ``emulator`` if the emulator's answers differed from botocore's shapes.
+
+    Read after the test and its function fixtures; what module fixtures caused shows up in the
+    first test that used them.
+    """
+    if "emulator" not in request.fixturenames:
+        yield
+        return
+    handle: EmulatorHandle = request.getfixturevalue("emulator")
+    yield
+    new = handle.shape_watch.new_violations()
+    if new:
+        pytest.fail(str(shape_failure(new, f"during {request.node.nodeid}")), pytrace=False)
 
 
 @pytest.fixture

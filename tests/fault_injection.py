@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tests.shape_report import assert_answers_match_botocore
+
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
@@ -79,14 +81,19 @@ def stop_service(process: subprocess.Popen[bytes]) -> None:
 def emulator_and_proxy(
     directory: Path, faults: str = FAULTS, *, seed: int = SEED, max_running: int = 16
 ) -> Iterator[tuple[Service, Service]]:
-    """An emulator of its own and the fault proxy in front of it, for the block."""
+    """An emulator of its own and the fault proxy in front of it, for the block.
+
+    The emulator checks its answers against botocore's shapes; the block fails at its end if
+    any answer differed.
+    """
     emulator = start_service(
-        ["airflow_batch_plugin.emulator", "--port", "0", "--max-running", str(max_running)],
+        ["airflow_batch_plugin.emulator", "--port", "0", "--max-running", str(max_running), "--check-shapes"],
         directory / "emulator.log",
     )
     try:
         with fault_proxy(emulator, directory, faults, seed=seed) as proxy:
             yield emulator, proxy
+        assert_answers_match_botocore(emulator.endpoint_url, "the fault proxy's emulator")
     finally:
         stop_service(emulator.process)
 

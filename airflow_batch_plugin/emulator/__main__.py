@@ -16,6 +16,7 @@ from airflow_batch_plugin.emulator.bootstrap import (
     FARGATE_JOB_QUEUE,
 )
 from airflow_batch_plugin.emulator.server import EmulatorServer
+from airflow_batch_plugin.emulator.shape_middleware import ENVIRONMENT_VARIABLE, REPORT_PATH
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -52,6 +53,13 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         default=True,
         help="create the default VPC, roles, compute environments, job queues and demo bucket (default on)",
     )
+    parser.add_argument(
+        "--check-shapes",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="check every Batch and CloudWatch Logs answer against botocore's output shapes; violations "
+        f"are logged and served at {REPORT_PATH} (default: on when {ENVIRONMENT_VARIABLE}=1)",
+    )
     return parser.parse_args(argv)
 
 
@@ -64,6 +72,8 @@ def startup_lines(server: EmulatorServer) -> list[str]:
             f"Fargate job queue: {FARGATE_JOB_QUEUE} (compute environment {FARGATE_COMPUTE_ENVIRONMENT})",
             f"S3 bucket: {DEMO_BUCKET}",
         ]
+    if server.check_shapes:
+        lines.append(f"Checking answers against botocore's shapes: {server.endpoint_url}{REPORT_PATH}")
     lines += [
         f"export AWS_ENDPOINT_URL={server.endpoint_url}",
         f"export AIRFLOW_CONN_AWS_DEFAULT='{server.airflow_connection}'",
@@ -90,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         step_seconds=arguments.step_seconds,
         deleted_visible_seconds=arguments.deleted_visible_seconds,
         min_time_limit_seconds=arguments.min_time_limit_seconds,
+        check_shapes=arguments.check_shapes,
     )
     server.start()
     try:

@@ -10,7 +10,6 @@ moto is pinned because the patch reaches into its internals.
 
 from __future__ import annotations
 
-import copy
 import json
 import threading
 from typing import Any
@@ -24,6 +23,7 @@ from airflow_batch_plugin.emulator.ecs_definitions import ecs_properties_of, reg
 from airflow_batch_plugin.emulator.infrastructure_api import install_infrastructure
 from airflow_batch_plugin.emulator.listing import list_jobs
 from airflow_batch_plugin.emulator.process import supervisor
+from airflow_batch_plugin.emulator.retry import canonical_retry_strategy
 from airflow_batch_plugin.emulator.scheduler import existing_scheduler, scheduler_for
 from airflow_batch_plugin.emulator.settings import EmulatorSettings, configure
 from airflow_batch_plugin.emulator.submission import build_job
@@ -123,9 +123,11 @@ def reset(self: BatchBackend) -> None:
 
 
 def describe_job_definition(self: JobDefinition) -> dict[str, Any]:
-    """Return moto's job definition shape without its nulls, plus the fields moto drops (nodeProperties,
-    schedulingPriority, ecsProperties)."""
-    # AWS omits a member it has no value for; moto sends null (platformCapabilities, retryStrategy...).
+    """Return moto's job definition shape plus the fields moto drops (nodeProperties,
+    schedulingPriority, ecsProperties).
+
+    Members without a value are left out, as AWS leaves them out (moto sends them as null).
+    """
     result = {key: value for key, value in _moto_describe_job_definition(self).items() if value is not None}
     if self.node_properties is not None:
         result["nodeProperties"] = self.node_properties
@@ -196,8 +198,8 @@ def handle_register_job_definition(self: BatchResponse) -> str:
         answer = _moto_register_job_definition(self)
     definition = self.batch_backend.get_job_definition_by_arn(json.loads(answer)["jobDefinitionArn"])
     if definition is not None:
-        if body.get("retryStrategy") is not None:  # moto lowercases evaluateOnExit actions; AWS keeps them
-            definition.retry_strategy = copy.deepcopy(body["retryStrategy"])
+        if body.get("retryStrategy") is not None:
+            definition.retry_strategy = canonical_retry_strategy(body["retryStrategy"])
         definition.__dict__["scheduling_priority"] = body.get("schedulingPriority")
         definition.platform_capabilities = (
             body.get("platformCapabilities") or definition.platform_capabilities

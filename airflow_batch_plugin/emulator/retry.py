@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
@@ -46,3 +47,16 @@ def should_retry(
         if _rule_matches(rule, status_reason, reason, exit_code):
             return str(rule.get("action", "")).upper() == "RETRY"
     return True
+
+
+def canonical_retry_strategy(strategy: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a copy of ``strategy`` with each ``evaluateOnExit[].action`` as the RetryAction enum.
+
+    AWS accepts the action in any case ("The values aren't case sensitive", API reference
+    EvaluateOnExit); botocore's model answers ``RETRY`` or ``EXIT``. moto stores it lowercased.
+    """
+    canonical = copy.deepcopy(dict(strategy))
+    for rule in canonical.get("evaluateOnExit") or []:
+        if isinstance(rule, dict) and isinstance(rule.get("action"), str):
+            rule["action"] = rule["action"].upper()
+    return canonical

@@ -5,21 +5,32 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import resource
-from typing import TYPE_CHECKING
+import threading
+from typing import TYPE_CHECKING, Any
 
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
 
 from airflow_batch_plugin.emulator.batch_extension import install, shutdown_all
 from airflow_batch_plugin.emulator.bootstrap import BootstrapResult, bootstrap
+from airflow_batch_plugin.emulator.omit_nulls import OmitNullMembers
 from airflow_batch_plugin.emulator.settings import (
     DUMMY_ACCESS_KEY_ID,
     DUMMY_SECRET_ACCESS_KEY,
     EmulatorSettings,
 )
+from airflow_batch_plugin.emulator.shape_middleware import (
+    ShapeCheckMiddleware,
+    ShapeViolationLog,
+    enabled_by_environment,
+)
 
 if TYPE_CHECKING:
     from types import TracebackType
+
+    from werkzeug.serving import BaseWSGIServer
 
 
 def airflow_connection_json(endpoint_url: str, region: str) -> str:
@@ -43,6 +54,36 @@ def _raise_open_file_limit() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+class _ServingThread:
+    """moto's WSGI app (as moto's own server composes it) behind ``middleware``, on a thread."""
+
+    def __init__(self, host: str, port: int, middleware: ShapeCheckMiddleware) -> None:
+        self._server: BaseWSGIServer = make_server(
+            host, port, middleware, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="aws-emulator-http", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join()
+        self._server.server_close()
+
+
+def moto_app() -> Any:
+    """Return moto's WSGI app that dispatches each request to its service's backend.
+
+    Its CloudWatch Logs answers leave out members without a value, as AWS's do.
+    """
+    return OmitNullMembers(DomainDispatcherApplication(create_backend_app))
+
+
 class EmulatorServer:
     """A local AWS endpoint (moto's server) whose Batch jobs run as local processes.
 
@@ -56,6 +97,9 @@ class EmulatorServer:
     :param deleted_visible_seconds: how long a deleted compute environment or job queue stays
         visible as DELETED.
     :param min_time_limit_seconds: least maxTimeSeconds of a job queue's jobStateTimeLimitActions.
+    :param check_shapes: check every Batch and CloudWatch Logs answer against botocore's output
+        shapes and serve the violations at ``/_emulator/shape-violations``; None: on when the
+        environment variable ``AIRFLOW_BATCH_EMULATOR_CHECK_SHAPES`` is ``1``/``true``.
     """
 
     def __init__(
@@ -68,6 +112,7 @@ class EmulatorServer:
         step_seconds: float = 0.2,
         deleted_visible_seconds: float = 2.0,
         min_time_limit_seconds: int = 1,
+        check_shapes: bool | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -77,8 +122,10 @@ class EmulatorServer:
         self.step_seconds = step_seconds
         self.deleted_visible_seconds = deleted_visible_seconds
         self.min_time_limit_seconds = min_time_limit_seconds
+        self.check_shapes = enabled_by_environment(os.environ) if check_shapes is None else check_shapes
         self.resources: BootstrapResult | None = None
-        self._server: ThreadedMotoServer | None = None
+        self.shape_violations: ShapeViolationLog | None = ShapeViolationLog() if self.check_shapes else None
+        self._server: _ServingThread | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -99,10 +146,10 @@ class EmulatorServer:
         _raise_open_file_limit()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         install()
-        server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
-        server.start()
-        self._server = server
-        self.port = server.get_host_and_port()[1]
+        self._server = _ServingThread(
+            self.host, self.port, ShapeCheckMiddleware(moto_app(), self.shape_violations)
+        )
+        self.port = self._server.port
         install(
             EmulatorSettings(
                 max_running=self.max_running,

@@ -13,6 +13,7 @@ from moto.batch.utils import make_arn_for_job
 
 from airflow_batch_plugin.emulator.ecs_definitions import check_ecs_submission
 from airflow_batch_plugin.emulator.jobs import BatchJob, now_ms
+from airflow_batch_plugin.emulator.retry import canonical_retry_strategy
 
 if TYPE_CHECKING:
     from airflow_batch_plugin.emulator.store import JobStore
@@ -167,7 +168,9 @@ def build_job(backend: Any, store: JobStore, request: dict[str, Any]) -> BatchJo
         node_overrides=request.get("nodeOverrides"),
         ecs_override=request.get("ecsPropertiesOverride"),
         timeout=request.get("timeout"),
-        retry_strategy=request.get("retryStrategy"),
+        retry_strategy=canonical_retry_strategy(request["retryStrategy"])
+        if request.get("retryStrategy")
+        else None,
         propagate_tags=definition.propagate_tags if propagate_tags is None else propagate_tags,
         share_identifier=request.get("shareIdentifier"),
         scheduling_priority=scheduling_priority,

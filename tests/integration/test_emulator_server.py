@@ -17,7 +17,10 @@ from moto import mock_aws
 from airflow_batch_plugin.emulator import install
 from airflow_batch_plugin.emulator.batch_extension import UnsupportedMotoVersion, check_moto_version
 from airflow_batch_plugin.emulator.bootstrap import DEFAULT_JOB_QUEUE, bootstrap
+from airflow_batch_plugin.emulator.server import EmulatorServer
 from airflow_batch_plugin.emulator.settings import EmulatorSettings, configure, current_settings
+from airflow_batch_plugin.emulator.shape_middleware import REPORT_PATH, read_shape_report
+from tests.shape_report import assert_answers_match_botocore
 
 pytestmark = pytest.mark.integration
 
@@ -101,6 +104,7 @@ def test_cli_prints_connection_and_exits_cleanly_on_sigterm(tmp_path):
             assert time.monotonic() < deadline
             time.sleep(0.05)
 
+        assert_answers_match_botocore(endpoint, "the CLI test's emulator")
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
     finally:
@@ -167,3 +171,93 @@ def test_airflow_connection_reaches_the_emulator(aws_conn_env):
 
     assert [queue["jobQueueName"] for queue in queues] == [aws_conn_env.job_queue]
     assert os.environ["AIRFLOW_CONN_AWS_DEFAULT"] == aws_conn_env.airflow_connection
+
+
+# -- the shape-check switch ---------------------------------------------------------------------------------
+
+
+def _startup_lines(process: subprocess.Popen[str]) -> list[str]:
+    assert process.stdout is not None
+    lines = [process.stdout.readline().rstrip("\n")]
+    while not lines[-1].startswith("export AIRFLOW_CONN_AWS_DEFAULT="):
+        lines.append(process.stdout.readline().rstrip("\n"))
+        assert len(lines) < 20, lines
+    return lines
+
+
+def _stop_cli(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.mark.parametrize(("flag", "enabled"), [("--check-shapes", True), ("--no-check-shapes", False)])
+def test_the_cli_switch_turns_shape_checking_on_and_off(flag, enabled):
+    process = _start_cli("--port", "0", "--no-bootstrap", flag)
+    try:
+        lines = _startup_lines(process)
+        endpoint = lines[0].removeprefix("AWS Batch emulator listening on ")
+        batch = boto3.client(
+            "batch",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
+        batch.describe_jobs(jobs=["no-such-job"])
+        batch.describe_job_queues()
+        report = read_shape_report(endpoint)
+    finally:
+        _stop_cli(process)
+
+    checking_line = f"Checking answers against botocore's shapes: {endpoint}{REPORT_PATH}"
+    assert (checking_line in lines) is enabled
+    assert report["enabled"] is enabled
+    assert report["violations"] == []
+    assert report["checked"] == ({"batch:DescribeJobQueues": 1, "batch:DescribeJobs": 1} if enabled else {})
+
+
+def test_an_answer_that_drifts_from_botocore_is_reported_by_operation_and_path(monkeypatch):
+    from airflow_batch_plugin.emulator import batch_extension
+
+    describe_jobs = batch_extension.describe_jobs
+
+    def describe_with_drift(backend, jobs):
+        return [{**job, "exitCode": 3, "isCancelled": "no"} for job in describe_jobs(backend, jobs)]
+
+    monkeypatch.setattr(batch_extension, "describe_jobs", describe_with_drift)
+    previous = current_settings()
+    with EmulatorServer(port=0, check_shapes=True) as server:
+        batch = boto3.client(
+            "batch",
+            endpoint_url=server.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
+        definition = batch.register_job_definition(
+            jobDefinitionName="drift",
+            type="container",
+            containerProperties={
+                "image": "alpine",
+                "command": ["true"],
+                "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "64"}],
+            },
+        )["jobDefinitionArn"]
+        job_id = batch.submit_job(jobName="drift", jobQueue=DEFAULT_JOB_QUEUE, jobDefinition=definition)[
+            "jobId"
+        ]
+        batch.describe_jobs(jobs=[job_id])
+        batch.describe_jobs(jobs=[job_id])
+        report = read_shape_report(server.endpoint_url)
+    configure(previous)
+
+    assert report["checked"]["batch:DescribeJobs"] == 2
+    assert {(item["path"], item["problem"], item["count"]) for item in report["violations"]} == {
+        ("jobs[0].exitCode", "member not in shape JobDetail", 2),
+        ("jobs[0].isCancelled", "expected boolean, got string 'no'", 2),
+    }
+    assert {item["operation"] for item in report["violations"]} == {"batch:DescribeJobs"}
