@@ -38,6 +38,7 @@ DEFAULT_EKS_LOG_GROUP = "/aws/containerinsights/{cluster}/application"
 DEFAULT_EKS_LOG_STREAM_PREFIX = (
     "{node_name}-application.var.log.containers.{pod_name}_{namespace}_{container_name}-"
 )
+DEFAULT_EKS_LOG_RECORD_KEY = "log"
 EKS_LOG_PLACEHOLDERS = ("cluster", "namespace", "pod_name", "node_name", "container_name")
 _EKS_CLUSTER_ARN = re.compile(r"^arn:aws[a-z-]*:eks:[^:]*:\d*:cluster/(?P<name>.+)$")
 
@@ -54,12 +55,17 @@ class JobKind(str, Enum):
 
 @dataclass(frozen=True)
 class LogLocation:
-    """Where one part's log is in CloudWatch Logs: a stream, or (EKS) the prefix of its streams."""
+    """Where one part's log is in CloudWatch Logs: a stream, or (EKS) the prefix of its streams.
+
+    ``record_key``: the events are JSON records (Fluent Bit sends the whole record) and the
+    container's line is this member of each; None when each event is the line itself (awslogs).
+    """
 
     group: str
     stream: str | None = None
     stream_prefix: str | None = None
     region: str | None = None
+    record_key: str | None = None
 
     def __str__(self) -> str:
         name = self.stream if self.stream else f"{self.stream_prefix}*"
@@ -131,10 +137,14 @@ class EksLogConvention:
 
     :param group: the log group, e.g. ``/aws/containerinsights/{cluster}/application``.
     :param stream_prefix: what every stream of one container of one pod starts with.
+    :param record_key: the member of each event's JSON record that holds the container's line
+        (Fluent Bit's CloudWatch output sends the whole record, the line under ``log``, unless its
+        ``log_key`` option is set); None or "" when events are plain lines.
     """
 
     group: str = DEFAULT_EKS_LOG_GROUP
     stream_prefix: str = DEFAULT_EKS_LOG_STREAM_PREFIX
+    record_key: str | None = DEFAULT_EKS_LOG_RECORD_KEY
 
     def __post_init__(self) -> None:
         for name, template in (("eks_log_group", self.group), ("eks_log_stream_prefix", self.stream_prefix)):
@@ -152,9 +162,8 @@ class EksLogConvention:
         if missing:
             return f"not known yet: {', '.join(missing)}"
         filled = {name: str(values.get(name) or "") for name in EKS_LOG_PLACEHOLDERS}
-        return LogLocation(
-            group=self.group.format(**filled), stream_prefix=self.stream_prefix.format(**filled)
-        )
+        group, prefix = self.group.format(**filled), self.stream_prefix.format(**filled)
+        return LogLocation(group=group, stream_prefix=prefix, record_key=self.record_key or None)
 
 
 @dataclass(frozen=True)

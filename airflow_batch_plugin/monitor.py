@@ -29,6 +29,7 @@ from airflow.providers.common.compat.sdk import conf
 
 from airflow_batch_plugin.anatomy import (
     DEFAULT_EKS_LOG_GROUP,
+    DEFAULT_EKS_LOG_RECORD_KEY,
     DEFAULT_EKS_LOG_STREAM_PREFIX,
     EksCluster,
     EksLogConvention,
@@ -74,6 +75,7 @@ def eks_log_convention(group: str | None = None, stream_prefix: str | None = Non
         group=group or conf.get(CONFIG_SECTION, "eks_log_group", fallback=DEFAULT_EKS_LOG_GROUP),
         stream_prefix=stream_prefix
         or conf.get(CONFIG_SECTION, "eks_log_stream_prefix", fallback=DEFAULT_EKS_LOG_STREAM_PREFIX),
+        record_key=conf.get(CONFIG_SECTION, "eks_log_record_key", fallback=DEFAULT_EKS_LOG_RECORD_KEY),
     )
 
 

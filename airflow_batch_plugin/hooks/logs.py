@@ -8,6 +8,7 @@ serves live streaming (sync waits) and a full read on completion (deferred tasks
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
@@ -192,5 +193,25 @@ class LogSourceReader:
             for stream in self.hook.log_streams_with_prefix(self.location.group, prefix):
                 if stream not in self._followers:
                     self._followers[stream] = LogStreamFollower(self.hook, self.location.group, stream)
+        key = self.location.record_key
         for follower in list(self._followers.values()):
-            yield from follower.read_new(to_end=to_end)
+            for event in follower.read_new(to_end=to_end):
+                yield event if key is None else LogEvent(event.timestamp, record_line(event.message, key))
+
+
+def record_line(message: str, key: str) -> str:
+    """Return the container's line of a log shipper's JSON record (member ``key``, else ``message``).
+
+    A message that is not such a record is returned as it is: the shipper may be set to send the
+    line alone (Fluent Bit's ``log_key``).
+    """
+    if not message.startswith("{"):
+        return message
+    try:
+        record = json.loads(message)
+    except ValueError:
+        return message
+    if not isinstance(record, dict):
+        return message
+    line = record.get(key, record.get("message"))
+    return message if not isinstance(line, str) else line.rstrip("\n")

@@ -154,6 +154,7 @@ def test_an_eks_job_has_no_stream_but_a_container_insights_location_from_its_att
             "ip-10-0-1-17.ec2.internal-application.var.log.containers."
             "aws-batch.e0000000-0000-4000-8000-000000000001_batch-jobs_main-"
         ),
+        record_key="log",  # Fluent Bit sends the whole record; the container's line is its "log"
     )
     assert anatomy.attempts[0].summary() == "exit code 5, Container main exited 5"
 
@@ -185,13 +186,13 @@ def test_a_retried_eks_job_has_one_pod_per_attempt():
 
 def test_the_eks_log_convention_is_configurable_and_refuses_unknown_placeholders():
     convention = EksLogConvention(
-        group="/eks/{cluster}/pods", stream_prefix="{namespace}/{pod_name}/{container_name}"
+        group="/eks/{cluster}/pods", stream_prefix="{namespace}/{pod_name}/{container_name}", record_key=""
     )
     anatomy = read_job(aws.eks_job("SUCCEEDED", 0), eks_logs=convention)
     assert anatomy.current is not None
     assert anatomy.current.parts[0].log == LogLocation(
         "/eks/ml-cluster/pods", stream_prefix="batch-jobs/aws-batch.e0000000-0000-4000-8000-000000000001/main"
-    )
+    )  # record_key="" in the convention: plain lines
     with pytest.raises(ValueError, match=r"unknown placeholder\(s\) pod; use \{cluster\}"):
         EksLogConvention(stream_prefix="{pod}")
 

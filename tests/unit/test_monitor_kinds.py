@@ -7,6 +7,7 @@ are real CloudWatch Logs calls against moto's in-process service.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 from typing import Any
@@ -74,6 +75,17 @@ def monitor(
     )
 
 
+def fluent_bit_record(line: str) -> str:
+    """One event as Container Insights' Fluent Bit sends it: the whole record, the line under "log"."""
+    record = {"time": "2026-12-06T18:00:00.000000000Z", "stream": "stdout", "_p": "F", "log": f"{line}\n"}
+    record["kubernetes"] = {
+        "pod_name": "aws-batch.x",
+        "namespace_name": "batch-jobs",
+        "container_name": "main",
+    }
+    return json.dumps(record)
+
+
 def lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [record.getMessage() for record in caplog.records if record.name == LOGGER]
 
@@ -109,7 +121,7 @@ def test_an_eks_jobs_lines_come_from_container_insights_found_by_pod_prefix(logs
         f"{attempt['containers'][0]['containerID']}.log"
     )
     group = "/aws/containerinsights/ml-cluster/application"
-    write(logs, group, stream, ["scoring 10 rows", "KeyError: 'label'"])
+    write(logs, group, stream, [fluent_bit_record("scoring 10 rows"), fluent_bit_record("KeyError: 'label'")])
     write(logs, group, "other-node-application.var.log.containers.someone-else_default_x-1.log", ["not ours"])
     follow = monitor(AwsBatchAnswers(job), job["jobId"], caplog, stream_logs=False)
     follow.observe(job)
@@ -242,3 +254,14 @@ def test_array_children_logs_must_be_a_count_or_all():
         JobMonitor(
             batch=None, logs=None, job_id="j", log=logging.getLogger(LOGGER), array_children_logs="some"
         )  # type: ignore[arg-type]
+
+
+def test_a_shippers_record_gives_its_line_and_anything_else_passes_as_it_is():
+    from airflow_batch_plugin.hooks.logs import record_line
+
+    assert record_line(fluent_bit_record("hello"), "log") == "hello"
+    assert record_line(json.dumps({"message": "from cri", "stream": "stdout"}), "log") == "from cri"
+    assert record_line('{"level": "info", "msg": "an app line that is JSON"}', "log").startswith('{"level"')
+    assert record_line("{not json", "log") == "{not json"
+    assert record_line("plain line", "log") == "plain line"
+    assert record_line('["a list"]', "log") == '["a list"]'
