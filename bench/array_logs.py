@@ -33,7 +33,8 @@ get_log_events_rate = 0``; the emulator does not throttle): the calls are counte
 default rate of 10 a second each call costs 0.1 s of wall time on top.
 
 The script checks its own claims and exits 1 when one fails: the default reader's calls do not
-grow from the smallest N to the largest, "all" reads every child (at least one GetLogEvents per
+grow from the smallest N to the largest (of the sizes whose failing children all lie past the
+first 3, so that it reads the same children at both), "all" reads every child (at least one GetLogEvents per
 child, 1 + ceil(N/100) DescribeJobs), both of ours log every expected line exactly once, and
 every reader's RSS over baseline at the largest N stays within ``delta(smallest N) + max(5 MB,
 50 %)``: a reader that kept even 1 KB per child would exceed it between 1,000 and 10,000
