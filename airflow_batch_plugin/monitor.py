@@ -109,6 +109,15 @@ def joined(*labels: str) -> str:
     return " ".join(label for label in labels if label)
 
 
+def _child_index(summary: Mapping[str, Any]) -> int | None:
+    """The index of an array child from its ListJobs summary (``arrayProperties.index``, else its id)."""
+    index = (summary.get("arrayProperties") or {}).get("index")
+    if index is None:
+        suffix = str(summary.get("jobId", "")).rpartition(":")[2]
+        return int(suffix) if suffix.isdigit() else None
+    return int(index)
+
+
 @dataclass
 class _Subject:
     """One job whose attempts the monitor reads: the job itself, a node, or a child."""
@@ -176,12 +185,13 @@ class JobMonitor:
         self._nodes: dict[int, _Subject] = {}
         self._node_jobs: dict[int, JobAnatomy] = {}
         self._streams: list[str] = []
+        self._streams_seen: set[str] = set()
         self._said: set[str] = set()
         self._eks_cluster: EksCluster | None = None
         self._eks_cluster_looked_up = False
         self._logs_by_region: dict[str | None, CloudWatchLogsHook] = {}
         self._anatomy: JobAnatomy | None = None
-        self._children_seen: dict[str, Job] = {}
+        #: The failed children the failure message shows (at most ``failed_children``), with their last lines.
         self._failed_children_read: list[tuple[Job, list[str]]] = []
 
     @property
@@ -320,7 +330,10 @@ class JobMonitor:
             if keep_tail:
                 self._tail(label).append(message)
             self.log.info("[%s] %s", joined("batch", label), message)
-        self._streams.extend(stream for stream in reader.streams if stream not in self._streams)
+        for stream in reader.streams:
+            if stream not in self._streams_seen:
+                self._streams_seen.add(stream)
+                self._streams.append(stream)
 
     def _say_notes(self, subject: _Subject, anatomy: JobAnatomy) -> None:
         """Say once, at the end, why a part has no log to read, and where an EKS log was looked for."""
@@ -393,7 +406,13 @@ class JobMonitor:
     # -- array jobs --------------------------------------------------------------------------------
 
     def _read_children(self, parent: JobAnatomy, job: Job) -> None:
-        """Read the first children's logs and the failed ones', each line labelled with its child."""
+        """Read the first children's logs and the failed ones', each line labelled with its child.
+
+        Memory does not grow with the array: children are described 100 at a time and each is
+        dropped once its log is read; only the failed children the failure message shows (at most
+        ``failed_children``) keep their description and last lines. The names of the streams read
+        (the ``log_stream_names`` XCom) are all that is kept of every child.
+        """
         if self.logs is None or not parent.array_size:
             return
         size = parent.array_size
@@ -403,9 +422,11 @@ class JobMonitor:
         if wanted:
             shown = f"children 0-{wanted - 1}" if wanted > 1 else "child 0"
             self.log.info("Logs of %s of array job %s (%d children)", shown, self.job_id, size)
-        first = [parent.child_job_id(index) for index in range(wanted)]
-        for chunk_start in range(0, len(first), CHILD_CHUNK):
-            chunk = first[chunk_start : chunk_start + CHILD_CHUNK]
+        for chunk_start in range(0, wanted, CHILD_CHUNK):
+            chunk = [
+                parent.child_job_id(index)
+                for index in range(chunk_start, min(chunk_start + CHILD_CHUNK, wanted))
+            ]
             found = self.batch.describe_jobs(chunk)
             for child_id in chunk:
                 if child_id in found:
@@ -418,42 +439,46 @@ class JobMonitor:
                 self.array_children_logs,
             )
         progress = array_progress(job)
-        if progress is not None and progress.failed and self.failed_children > 0:
-            self._failed_children_read = self._read_failed_children(parent, set(first))
+        if progress is not None and progress.failed and wanted < size:
+            self._read_failed_children(parent, read_below=wanted)
 
-    def _read_failed_children(self, parent: JobAnatomy, read: set[str]) -> list[tuple[Job, list[str]]]:
+    def _read_failed_children(self, parent: JobAnatomy, *, read_below: int) -> None:
+        """Read failed children past the first ``read_below`` (found with ListJobs) until the
+        failure message has ``failed_children`` of them."""
+        missing = self.failed_children - len(self._failed_children_read)
+        if missing <= 0:
+            return
         ids: list[str] = []
-        failed_ids: list[str] = []
         for summary in self.batch.list_jobs(array_job_id=parent.job_id, job_status="FAILED"):
-            failed_ids.append(summary["jobId"])
-            if summary["jobId"] not in read:
-                ids.append(summary["jobId"])
-            if len(failed_ids) >= self.failed_children:
+            index = _child_index(summary)
+            if index is not None and index < read_below:
+                continue  # read already, and shown in the message if it had room
+            ids.append(str(summary["jobId"]))
+            if len(ids) >= missing:
                 break
         found = self.batch.describe_jobs(ids) if ids else {}
         for child_id in ids:
             if child_id in found:
                 self._read_child(found[child_id])
-        result = []
-        for child_id in failed_ids:
-            child = self._children_seen.get(child_id)
-            if child is not None:
-                label = self._child_label(child)
-                tail = [line for key, lines in self._tails.items() if key.startswith(label) for line in lines]
-                result.append((child, tail[-self.tail_lines :] if self.tail_lines else []))
-        return result
 
     def _child_label(self, child: Job) -> str:
         return f"child {(child.get('arrayProperties') or {}).get('index')}"
 
     def _read_child(self, child: Job) -> None:
+        """Read one child's log, labelled; keep its last lines only if the failure message shows it."""
         anatomy = read_job(child, eks_logs=self.eks_logs, eks_cluster=self._eks_cluster_for(child))
-        self._children_seen[str(child["jobId"])] = child
-        subject = _Subject(str(child["jobId"]), self._child_label(child))
+        label = self._child_label(child)
+        subject = _Subject(str(child["jobId"]), label)
         failed = child.get("status") == "FAILED"
-        self._read_subject(subject, anatomy, to_end=True, live=True, keep_tail=failed)
+        shown = failed and len(self._failed_children_read) < self.failed_children
+        self._read_subject(subject, anatomy, to_end=True, live=True, keep_tail=shown)
         if failed:
             self.log.info("Failed child %s", masked(describe_outcome(child, anatomy)))
+        if shown:
+            # This child's tails ("child 3", "child 3 container app"...), taken out of the job's own.
+            keys = [key for key in self._tails if key == label or key.startswith(f"{label} ")]
+            tail = [line for key in keys for line in self._tails.pop(key)]
+            self._failed_children_read.append((child, tail[-self.tail_lines :] if self.tail_lines else []))
 
     # -- outcome -----------------------------------------------------------------------------
 

@@ -83,8 +83,11 @@ class Emulator:
 
 
 @contextlib.contextmanager
-def running_emulator(max_running: int = 8) -> Iterator[Emulator]:
-    """Start the emulator on a free port, yield it once it printed its connection, stop it after."""
+def running_emulator(max_running: int = 8, step_seconds: float | None = None) -> Iterator[Emulator]:
+    """Start the emulator on a free port, yield it once it printed its connection, stop it after.
+
+    ``step_seconds`` is the least time a job spends in each status (the emulator's default when None).
+    """
     command = [
         sys.executable,
         "-m",
@@ -94,6 +97,8 @@ def running_emulator(max_running: int = 8) -> Iterator[Emulator]:
         "--max-running",
         str(max_running),
     ]
+    if step_seconds is not None:
+        command += ["--step-seconds", str(step_seconds)]
     process = subprocess.Popen(
         command,
         cwd=REPO_DIR,
@@ -320,9 +325,11 @@ class CountingProxy:
 
     Point a client's ``endpoint_url`` at :attr:`endpoint_url` and every AWS call it makes is
     counted here by its Batch REST path (``/v1/describejobs``...), whatever client library made
-    it. DescribeJobs requests are also recorded one by one (time, duration, number of job ids)
-    and per job id (how often, first and last time, the gaps between two), so both sides of a comparison are
-    counted the same way, outside the processes being measured.
+    it. JSON-protocol calls (CloudWatch Logs), which all go to ``/``, are counted by the operation
+    their ``X-Amz-Target`` header names instead (``Logs_20140328.GetLogEvents``). DescribeJobs
+    requests are also recorded one by one (time, duration, number of job ids) and per job id (how
+    often, first and last time, the gaps between two), so both sides of a comparison are counted
+    the same way, outside the processes being measured.
 
     It listens on 127.0.0.1 only, serves from its own thread and event loop (aiohttp), and stops
     with :meth:`stop` (or at the end of :func:`counting_proxy`).
@@ -463,7 +470,8 @@ class CountingProxy:
                 with self._lock:
                     self.errors += 1
                 raise
-            self._count(path, body, started, time.time() - started)
+            target = request.headers.get("X-Amz-Target")
+            self._count(target or path, body, started, time.time() - started)
             return web.Response(body=payload, status=status, headers=answer_headers)
 
         return handle

@@ -7,9 +7,12 @@ are real CloudWatch Logs calls against moto's in-process service.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import time
+from collections import deque
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
@@ -247,6 +250,107 @@ def test_every_child_when_asked_for_all(logs, caplog):
         "[batch child 1] c1",
         "[batch child 2] c2",
     ]
+
+
+def child_descriptions_kept(follow: JobMonitor) -> set[str]:
+    """The ids of the array children whose descriptions the monitor still holds (hooks and logger aside)."""
+    kept: set[str] = set()
+    visited: set[int] = set()
+    stack: list[Any] = [
+        value for name, value in vars(follow).items() if name not in ("batch", "logs", "log", "_clock")
+    ]
+    while stack:
+        item = stack.pop()
+        if id(item) in visited:
+            continue
+        visited.add(id(item))
+        if isinstance(item, Mapping):
+            if ":" in str(item.get("jobId", "")):
+                kept.add(str(item["jobId"]))
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset, deque)):
+            stack.extend(item)
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
+    return kept
+
+
+def failed_array(size: int, failed: set[int]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    parent = aws.array_parent("FAILED", size=size, failed=len(failed))
+    children = [aws.array_child(parent, i, exit_code=5 if i in failed else 0) for i in range(size)]
+    return parent, children
+
+
+def test_all_children_of_a_big_failed_array_keep_only_the_failed_children_the_message_shows(logs, caplog):
+    # Reading every child must not keep every child: only the failed_children the message shows.
+    parent, children = failed_array(12, failed={2, 5, 8, 11})
+    for index in range(12):
+        write(logs, "/aws/batch/job", f"extract/default/child{index}", [f"c{index} a", f"c{index} b"])
+    batch = AwsBatchAnswers(parent, *children)
+    follow = monitor(batch, parent["jobId"], caplog, array_children_logs="all", failed_children=2)
+    with pytest.raises(BatchJobFailed) as caught:
+        follow.finish(parent)
+    labelled = [line for line in lines(caplog) if line.startswith("[batch child")]
+    assert labelled == [f"[batch child {i}] c{i} {part}" for i in range(12) for part in ("a", "b")]
+    assert child_descriptions_kept(follow) == {f"{parent['jobId']}:2", f"{parent['jobId']}:5"}
+    message = str(caught.value)
+    assert f"({parent['jobId']}:2) FAILED" in message
+    assert "  | c2 b" in message
+    assert f"({parent['jobId']}:5) FAILED" in message
+    assert "  | c5 b" in message
+    assert f"{parent['jobId']}:8" not in message
+    assert batch.calls == ["DescribeJobs"]  # every child read already: no ListJobs for the failed ones
+    assert len(job_result_xcoms(parent, follow)["log_stream_names"]) == 12
+
+
+def test_a_failed_childs_last_lines_are_its_own_not_those_of_a_child_whose_index_extends_it(logs, caplog):
+    parent, children = failed_array(11, failed={1, 10})
+    for index in range(11):
+        write(logs, "/aws/batch/job", f"extract/default/child{index}", [f"line of child {index}"])
+    follow = monitor(AwsBatchAnswers(parent, *children), parent["jobId"], caplog, array_children_logs="all")
+    with pytest.raises(BatchJobFailed) as caught:
+        follow.finish(parent)
+    message = str(caught.value)
+    child_1 = message.split(f"({parent['jobId']}:1) FAILED", 1)[1].split(f"({parent['jobId']}:10)", 1)[0]
+    assert "  | line of child 1" in child_1
+    assert "child 10" not in child_1
+    assert message.count("  | line of child 10") == 1
+
+
+def test_failed_children_among_the_first_ones_fill_the_message_without_listing_jobs(logs, caplog):
+    parent, children = failed_array(6, failed={1, 4})
+    for index in range(6):
+        write(logs, "/aws/batch/job", f"extract/default/child{index}", [f"c{index}"])
+    batch = AwsBatchAnswers(parent, *children)
+    follow = monitor(batch, parent["jobId"], caplog, array_children_logs=3, failed_children=1)
+    with pytest.raises(BatchJobFailed) as caught:
+        follow.finish(parent)
+    assert "  | c1" in str(caught.value)
+    assert "[batch child 4] c4" not in lines(caplog)
+    assert batch.calls == ["DescribeJobs"]
+
+
+def test_failed_children_past_the_first_ones_are_listed_and_read_once(logs, caplog):
+    parent, children = failed_array(6, failed={1, 4, 5})
+    for index in range(6):
+        write(logs, "/aws/batch/job", f"extract/default/child{index}", [f"c{index}"])
+    batch = AwsBatchAnswers(parent, *children)
+    follow = monitor(batch, parent["jobId"], caplog, array_children_logs=3, failed_children=2)
+    with pytest.raises(BatchJobFailed) as caught:
+        follow.finish(parent)
+    labelled = [line for line in lines(caplog) if line.startswith("[batch child")]
+    assert labelled == [
+        "[batch child 0] c0",
+        "[batch child 1] c1",
+        "[batch child 2] c2",
+        "[batch child 4] c4",
+    ]
+    assert "  | c1" in str(caught.value)
+    assert "  | c4" in str(caught.value)
+    assert "  | c5" not in str(caught.value)
+    assert batch.calls == ["DescribeJobs", "ListJobs", "DescribeJobs"]
+    assert child_descriptions_kept(follow) == {f"{parent['jobId']}:1", f"{parent['jobId']}:4"}
 
 
 def test_array_children_logs_must_be_a_count_or_all():
