@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from airflow_batch_plugin.compat import HAS_EXTERNAL_VIEWS
 from airflow_batch_plugin.plugin import AwsBatchPlugin, LazyAsgiApp
 from airflow_batch_plugin.ui.cache import TtlCache
 from airflow_batch_plugin.ui.charts import stacked_bars
@@ -21,7 +22,9 @@ def test_each_plugin_instance_has_its_own_lists_and_the_class_none():
     assert app["url_prefix"] == "/aws-batch"
     assert isinstance(app["app"], LazyAsgiApp)
     assert app["app"]._app is None, "the FastAPI app is not built until a request comes"
-    assert first.external_views[0]["href"] == "/aws-batch/"
+    [entry] = first.external_views if HAS_EXTERNAL_VIEWS else first.appbuilder_menu_items
+    assert entry["href"] == "/aws-batch/"
+    assert entry["name"] == "AWS Batch"
     assert len(first.operator_extra_links) == 6
 
 
