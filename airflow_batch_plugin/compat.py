@@ -13,7 +13,8 @@ task state store          Airflow 3.3 (``task_state_store``)     the job id is k
 ``BaseTrigger.on_kill``   Airflow 3.3                            killing a deferred task leaves its job
                                                                  running until it ends or times out
 ``external_views``        Airflow 3.1                            the view is listed in the "Plugins" menu
-                                                                 (``appbuilder_menu_items``)
+                                                                 (``appbuilder_menu_items``) when the FAB
+                                                                 provider is installed
 XCom of ``None``          Airflow 3.1 (3.0's execution API       an XCom whose value is None is not pushed;
                           answers 422)                           pulling it gives None all the same
 ========================  =====================================  ==========================================
@@ -21,6 +22,7 @@ XCom of ``None``          Airflow 3.1 (3.0's execution API       an XCom whose v
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +87,8 @@ __all__ = [
     "ResumableJobMixin",
     "TaskDeferralTimeout",
     "TriggerRule",
+    "fab_provider_installed",
+    "handle_decorated_output",
     "menu_entry",
     "push_xcom",
     "remember_job_id",
@@ -99,6 +103,16 @@ def push_xcom(ti: Any, key: str, value: Any) -> None:
     if value is None and not XCOM_ACCEPTS_NONE:
         return
     ti.xcom_push(key=key, value=value)
+
+
+def handle_decorated_output(operator: Any, value: Any, context: Context | Mapping[str, Any]) -> Any:
+    """Run ``DecoratedOperator._handle_output`` on a task's return value (outlets from assets).
+
+    Airflow 3.0's takes the context and an ``xcom_push`` too (unused); 3.1 dropped both.
+    """
+    if AIRFLOW_VERSION >= (3, 1):
+        return operator._handle_output(value)
+    return operator._handle_output(value, context, context["ti"].xcom_push)
 
 
 def remember_job_id(context: Context | Mapping[str, Any], key: str, job_id: str) -> None:
@@ -143,20 +157,26 @@ def what_this_airflow_lacks(context: Context | Mapping[str, Any], *, deferrable:
     return lacks
 
 
+def fab_provider_installed() -> bool:
+    """Whether the FAB provider (``apache-airflow-providers-fab``) is installed."""
+    try:
+        return importlib.util.find_spec("airflow.providers.fab") is not None
+    except ModuleNotFoundError:
+        return False
+
+
 def menu_entry(name: str, href: str, url_route: str) -> dict[str, list[dict[str, Any]]]:
     """Return the plugin attributes that put a view in the UI's navigation on this Airflow.
 
     Airflow 3.1 and later: an ``external_views`` entry under Browse, shown inside the UI. Airflow
     3.0 has no ``external_views``; its UI lists ``appbuilder_menu_items`` that have an ``href``
-    under a "Plugins" menu, which opens the view in a new tab.
+    under a "Plugins" menu (opening the view in a new tab), but its api-server refuses to start
+    with such an item unless the FAB provider is installed: without it, no entry (the view is
+    still served at ``href``).
     """
     if HAS_EXTERNAL_VIEWS:
-        view = {
-            "name": name,
-            "href": href,
-            "destination": "nav",
-            "category": "browse",
-            "url_route": url_route,
-        }
-        return {"external_views": [view]}
-    return {"appbuilder_menu_items": [{"name": name, "href": href}]}
+        view = {"name": name, "href": href, "destination": "nav", "category": "browse"}
+        return {"external_views": [{**view, "url_route": url_route}]}
+    if fab_provider_installed():
+        return {"appbuilder_menu_items": [{"name": name, "href": href}]}
+    return {}

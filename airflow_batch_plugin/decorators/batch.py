@@ -22,7 +22,7 @@ from airflow.providers.common.compat.sdk import AirflowSkipException
 from airflow.sdk.bases.decorator import DecoratedOperator, _TaskDecorator
 from airflow.sdk.definitions.mappedoperator import prevent_duplicates
 
-from airflow_batch_plugin.compat import KNOWN_CONTEXT_KEYS
+from airflow_batch_plugin.compat import KNOWN_CONTEXT_KEYS, handle_decorated_output
 from airflow_batch_plugin.decorators.definition import (
     definition_name,
     fits_a_definition,
@@ -385,7 +385,7 @@ class BatchDecoratedOperator(DecoratedOperator, BatchSubmitJobOperator):
         value = self.execute_resumable(context)
         if not self._result_ready:  # reattached to a running job: the mixin returns after waiting
             value = self.get_job_result(self._job_id, context)
-        return self._handle_output(value)
+        return handle_decorated_output(self, value, context)
 
     def submit_job(self, context: Context) -> str:
         """Ship the function and its arguments: register its definition, submit the job."""

@@ -160,16 +160,33 @@ def test_menu_entry_is_a_navigation_entry_from_airflow_3_1(monkeypatch):
     }
 
 
-def test_menu_entry_is_a_plugins_menu_item_on_airflow_3_0(monkeypatch):
+def test_menu_entry_is_a_plugins_menu_item_on_airflow_3_0_with_the_fab_provider(monkeypatch):
     monkeypatch.setattr(compat, "HAS_EXTERNAL_VIEWS", False)
+    monkeypatch.setattr(compat, "fab_provider_installed", lambda: True)
     entry = menu_entry("AWS Batch", "/aws-batch/", "aws-batch")
     assert entry == {"appbuilder_menu_items": [{"name": "AWS Batch", "href": "/aws-batch/"}]}
+
+
+def test_no_menu_entry_on_airflow_3_0_without_the_fab_provider(monkeypatch):
+    # Airflow 3.0's api-server refuses to start with an appbuilder menu item and no FAB provider.
+    monkeypatch.setattr(compat, "HAS_EXTERNAL_VIEWS", False)
+    monkeypatch.setattr(compat, "fab_provider_installed", lambda: False)
+    assert menu_entry("AWS Batch", "/aws-batch/", "aws-batch") == {}
+
+
+def test_fab_provider_installed_says_whether_it_can_be_imported():
+    from importlib.util import find_spec
+
+    assert compat.fab_provider_installed() is (find_spec("airflow.providers.fab") is not None)
 
 
 def test_this_airflows_plugins_api_takes_the_menu_entry():
     from airflow.api_fastapi.core_api.datamodels import plugins
 
-    [(attribute, [entry])] = menu_entry("AWS Batch", "/aws-batch/", "aws-batch").items()
+    entries = menu_entry("AWS Batch", "/aws-batch/", "aws-batch")
+    if not entries:
+        pytest.skip(f"Airflow {AIRFLOW_VERSION_TEXT} without the FAB provider: no menu entry to check")
+    [(attribute, [entry])] = entries.items()
     model = (
         plugins.ExternalViewResponse if attribute == "external_views" else plugins.AppBuilderMenuItemResponse
     )
