@@ -13,6 +13,10 @@ if TYPE_CHECKING:
 
 _START = re.compile(r"\[DAG TEST\] starting task_id=(\S+)")
 _END = re.compile(r"\[DAG TEST\] end task task_id=(\S+)")
+#: Airflow 3.0's ``dag.test()`` also copies every task log line to stdout through a handler of
+#: its own (``add_logger_if_needed``), stamped like ``[2026-01-02 03:04:05,678]``; the usual copy
+#: is stamped ``[2026-01-02T03:04:05.678+0000]``. Only the usual one is kept.
+_SECOND_COPY = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\] ")
 
 
 @dataclass
@@ -37,6 +41,8 @@ class DagTestRun:
         lines: list[str] = []
         current: str | None = None
         for line in self.output.splitlines():
+            if _SECOND_COPY.match(line):
+                continue
             start = _START.search(line)
             if start:
                 current = start.group(1)
@@ -56,7 +62,8 @@ def dags_test(
     extra_env: dict[str, str] | None = None,
 ) -> DagTestRun:
     """Run ``dag_id`` once with a fresh metadata database in ``home`` (``extra_env`` on top)."""
-    env = {**airflow_env(home, connection, dags_folder), **(extra_env or {})}
+    # Wide enough that a failure's message is never wrapped (Airflow 3.0 prints it with rich).
+    env = {**airflow_env(home, connection, dags_folder), "COLUMNS": "1000", **(extra_env or {})}
     prepare_airflow_home(env)
     result = airflow(["dags", "test", dag_id, *(["-c", conf] if conf else [])], env, capture=True)
     return DagTestRun(result.returncode, result.stdout + result.stderr, run_summary(dag_id, env))
