@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from fnmatch import fnmatch
 from importlib.metadata import version
 from pathlib import Path
@@ -29,11 +30,6 @@ from packaging.version import Version
 from airflow_batch_plugin.emulator.__main__ import parse_arguments
 from airflow_batch_plugin.emulator.bootstrap import DEMO_BUCKET
 from airflow_batch_plugin.emulator.server import airflow_connection_json
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pytest installs tomli on Python 3.10
-    import tomli as tomllib
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yaml"
