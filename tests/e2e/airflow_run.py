@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
-from airflow_batch_plugin.localrun import airflow, airflow_env, prepare_airflow_home, run_summary
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from airflow_batch_plugin.localrun import airflow_env, prepare_airflow_home, run_summary
 
 _START = re.compile(r"\[DAG TEST\] starting task_id=(\S+)")
 _END = re.compile(r"\[DAG TEST\] end task task_id=(\S+)")
@@ -62,8 +62,23 @@ def dags_test(
     extra_env: dict[str, str] | None = None,
 ) -> DagTestRun:
     """Run ``dag_id`` once with a fresh metadata database in ``home`` (``extra_env`` on top)."""
-    # Wide enough that a failure's message is never wrapped (Airflow 3.0 prints it with rich).
-    env = {**airflow_env(home, connection, dags_folder), "COLUMNS": "1000", **(extra_env or {})}
+    env = {
+        **airflow_env(home, connection, dags_folder),
+        # Wide enough that a failure's message is never wrapped (Airflow 3.0 prints it with rich).
+        "COLUMNS": "1000",
+        # Airflow 3.1 and 3.2 print the task logs on stdout and the [DAG TEST] lines on stderr:
+        # one unbuffered stream keeps them in the order they were written.
+        "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
+    }
     prepare_airflow_home(env)
-    result = airflow(["dags", "test", dag_id, *(["-c", conf] if conf else [])], env, capture=True)
-    return DagTestRun(result.returncode, result.stdout + result.stderr, run_summary(dag_id, env))
+    command = [str(Path(sys.executable).parent / "airflow"), "dags", "test", dag_id]
+    result = subprocess.run(
+        [*command, *(["-c", conf] if conf else [])],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        check=False,
+    )
+    return DagTestRun(result.returncode, result.stdout, run_summary(dag_id, env))
