@@ -1,8 +1,13 @@
 """What differs between the Airflow releases the plugin supports (3.0 to 3.3), decided in one place.
 
 Names whose home moved between releases are imported here from where the running Airflow keeps
-them; every other module imports them from here. Features a release lacks have a flag, a
-fallback and a sentence for the task log (:func:`what_this_airflow_lacks`):
+them, and every other module imports them from here: ``TaskDeferralTimeout`` (in
+``airflow.sdk.exceptions`` from 3.2, ``airflow.exceptions`` before), ``KNOWN_CONTEXT_KEYS``,
+``remove_task_decorator`` and ``TriggerRule`` (in the Task SDK from 3.1, ``airflow.utils``
+before), ``ResumableJobMixin`` (common-compat's, a stand-in before 3.3); 3.1 also dropped two
+parameters of ``DecoratedOperator._handle_output`` (:func:`handle_decorated_output`). Features
+a release lacks have a flag, a fallback and a sentence for the task log
+(:func:`what_this_airflow_lacks`):
 
 ========================  =====================================  ==========================================
 feature                   from                                   before that
