@@ -94,6 +94,7 @@ __all__ = [
     "TriggerRule",
     "fab_provider_installed",
     "handle_decorated_output",
+    "keep_job_id_without_store",
     "menu_entry",
     "push_xcom",
     "remember_job_id",
@@ -118,6 +119,16 @@ def handle_decorated_output(operator: Any, value: Any, context: Context | Mappin
     if AIRFLOW_VERSION >= (3, 1):
         return operator._handle_output(value)
     return operator._handle_output(value, context, context["ti"].xcom_push)
+
+
+def keep_job_id_without_store(context: Context | Mapping[str, Any], key: str, job_id: str) -> None:
+    """Right after SubmitJob, keep the job id where an Airflow without task state store can.
+
+    Before Airflow 3.3 that is an XCom of this try (see :func:`remember_job_id`). With a store,
+    nothing here: ``ResumableJobMixin`` records the id itself once ``submit_job`` returns.
+    """
+    if context.get("task_state_store") is None:
+        remember_job_id(context, key, job_id)
 
 
 def remember_job_id(context: Context | Mapping[str, Any], key: str, job_id: str) -> None:

@@ -17,6 +17,7 @@ from airflow_batch_plugin.compat import (
     AIRFLOW_VERSION_TEXT,
     ResumableJobMixin,
     TaskDeferralTimeout,
+    keep_job_id_without_store,
     push_xcom,
     remember_job_id,
     remembered_job_id,
@@ -467,7 +468,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         if previous is not None:
             self._job_id = previous
             self._reattached = True
-            remember_job_id(context, self.external_id_key, previous)
+            keep_job_id_without_store(context, self.external_id_key, previous)
             return previous
         problems = target_problems(self.hook, checked, spec)  # reads only; then the writes
         if problems:
@@ -476,7 +477,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         request = submission.to_request()
         response = self.hook.submit_job(request)
         self._job_id = response["jobId"]
-        remember_job_id(context, self.external_id_key, self._job_id)  # before anything else can fail
+        keep_job_id_without_store(context, self.external_id_key, self._job_id)  # before anything can fail
         self._persist_links(context, submitted_job(response, request))
         self.log.info(
             "Submitted AWS Batch job %s (%s) to queue %s",

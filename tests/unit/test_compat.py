@@ -17,6 +17,7 @@ from airflow_batch_plugin.compat import (
     KNOWN_CONTEXT_KEYS,
     TaskDeferralTimeout,
     TriggerRule,
+    keep_job_id_without_store,
     menu_entry,
     push_xcom,
     release,
@@ -115,6 +116,16 @@ def test_without_a_store_the_job_id_is_kept_in_this_trys_xcom():
     remember_job_id(context, "aws_batch_job_id", "job-1")
     assert ti.xcoms == {("t", "aws_batch_job_id", -1): "job-1"}
     assert remembered_job_id(context, "aws_batch_job_id") == "job-1"
+
+
+def test_right_after_submit_job_only_an_airflow_without_store_needs_the_xcom():
+    ti = RecordingTi()
+    store = StateStore()
+    keep_job_id_without_store({"ti": ti, "task_state_store": store}, "aws_batch_job_id", "job-1")
+    assert store == {}, "ResumableJobMixin records it once submit_job returns"
+    assert ti.xcoms == {}
+    keep_job_id_without_store({"ti": ti}, "aws_batch_job_id", "job-1")
+    assert ti.xcoms == {("t", "aws_batch_job_id", -1): "job-1"}
 
 
 def test_a_mapped_task_reads_its_own_map_indexs_job_id():
