@@ -107,19 +107,32 @@ def node_container(
     return apply_container_overrides(container, overrides, parameters)
 
 
+def _eks_container_override(
+    overrides: Sequence[Mapping[str, Any]], container: Mapping[str, Any], index: int
+) -> Mapping[str, Any]:
+    """Return the override aimed at a container: by ``name`` when overrides name one, else by position."""
+    named = [override for override in overrides if override.get("name")]
+    if named:
+        return next((item for item in named if item["name"] == container.get("name")), {})
+    return overrides[index] if index < len(overrides) else {}
+
+
 def eks_containers(
-    eks_properties: Mapping[str, Any], eks_override: Mapping[str, Any] | None, parameters: Mapping[str, str]
+    eks_properties: Mapping[str, Any],
+    eks_override: Mapping[str, Any] | None,
+    parameters: Mapping[str, str],
+    key: str = "containers",
 ) -> list[dict[str, Any]]:
-    """Return the pod's containers with ``eksPropertiesOverride`` and parameters applied."""
-    base = (eks_properties.get("podProperties") or {}).get("containers") or []
-    overrides = ((eks_override or {}).get("podProperties") or {}).get("containers") or []
+    """Return the pod's ``containers`` (or ``initContainers``), ``eksPropertiesOverride`` applied."""
+    base = (eks_properties.get("podProperties") or {}).get(key) or []
+    overrides = ((eks_override or {}).get("podProperties") or {}).get(key) or []
     merged_containers = []
     for index, container in enumerate(base):
         merged = copy.deepcopy(dict(container))
-        override = overrides[index] if index < len(overrides) else {}
-        for key in ("command", "args", "image", "resources"):
-            if key in override:
-                merged[key] = copy.deepcopy(override[key])
+        override = _eks_container_override(overrides, container, index)
+        for field in ("command", "args", "image", "resources"):
+            if field in override:
+                merged[field] = copy.deepcopy(override[field])
         merged["env"] = merge_name_values(merged.get("env") or [], override.get("env") or [])
         merged["command"] = substitute_parameters(merged.get("command") or [], parameters)
         merged["args"] = substitute_parameters(merged.get("args") or [], parameters)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_batch_plugin.emulator.containers import (
     apply_container_overrides,
@@ -13,6 +13,10 @@ from airflow_batch_plugin.emulator.containers import (
     node_container,
     node_count,
 )
+
+if TYPE_CHECKING:
+    from airflow_batch_plugin.emulator.eks_pods import EksPod
+    from airflow_batch_plugin.emulator.multinode import NodeJob
 
 SUBMITTED = "SUBMITTED"
 PENDING = "PENDING"
@@ -68,22 +72,49 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def container_detail(
+    merged: dict[str, Any], runtime: dict[str, Any], network_interfaces: list[dict[str, str]] | None
+) -> dict[str, Any]:
+    """Return the ContainerDetail shape: a merged container plus what is known of its run.
+
+    ``network_interfaces`` is None until the container has a task.
+    """
+    container = {key: copy.deepcopy(merged[key]) for key in _CONTAINER_DETAIL_KEYS if key in merged}
+    container.setdefault("command", [])
+    container.setdefault("environment", [])
+    container.update({key: value for key, value in runtime.items() if value is not None})
+    if network_interfaces is not None:
+        container["networkInterfaces"] = copy.deepcopy(network_interfaces)
+    return container
+
+
 @dataclass
 class Attempt:
-    """One finished attempt, as DescribeJobs lists it under ``attempts``."""
+    """One finished attempt, as DescribeJobs lists it under ``attempts`` (or ``eksAttempts``).
+
+    A multi-node parent's attempt has no task of its own (``task_arn`` None): its container shows
+    only the main node's exit code and reason. An EKS attempt has its ``pod``.
+    """
 
     started_at: int | None
     stopped_at: int
     status_reason: str
-    task_arn: str
+    task_arn: str | None
     container_instance_arn: str | None
     log_stream_name: str | None
     exit_code: int | None
     reason: str | None
+    network_interfaces: list[dict[str, str]] = field(default_factory=list)
+    pod: EksPod | None = None
 
     def describe(self) -> dict[str, Any]:
         """Return the AttemptDetail shape."""
-        container: dict[str, Any] = {"taskArn": self.task_arn, "networkInterfaces": []}
+        container: dict[str, Any] = {}
+        if self.task_arn is not None:
+            container = {
+                "taskArn": self.task_arn,
+                "networkInterfaces": copy.deepcopy(self.network_interfaces),
+            }
         optional = {
             "containerInstanceArn": self.container_instance_arn,
             "exitCode": self.exit_code,
@@ -100,19 +131,10 @@ class Attempt:
             detail["startedAt"] = self.started_at
         return detail
 
-    def describe_eks(self, pod_name: str) -> dict[str, Any]:
-        """Return the EksAttemptDetail shape."""
-        container = {key: value for key, value in (("exitCode", self.exit_code), ("reason", self.reason))}
-        detail: dict[str, Any] = {
-            "containers": [{key: value for key, value in container.items() if value is not None}],
-            "podName": pod_name,
-            "nodeName": "emulator-node",
-            "stoppedAt": self.stopped_at,
-            "statusReason": self.status_reason,
-        }
-        if self.started_at is not None:
-            detail["startedAt"] = self.started_at
-        return detail
+    def describe_eks(self) -> dict[str, Any]:
+        """Return the EksAttemptDetail shape (from the attempt's pod)."""
+        assert self.pod is not None
+        return self.pod.describe_attempt(self.started_at, self.stopped_at, self.status_reason)
 
 
 WAITING_PHASE = "waiting"
@@ -128,13 +150,24 @@ class ActiveAttempt:
     outside the lock) or ``running`` (processes attached). ``stop_reason`` is the statusReason the
     attempt ends with when the emulator, not the container, ends it; ``retryable`` is False when
     that end must not be retried (TerminateJob, timeout).
+
+    Processes are "units", indexed like ``BatchJob.unit_container``: nodes of a multi-node job,
+    init containers then containers of an EKS pod, or the one container. They start in ``waves``
+    (the main node, then the other nodes; each init container, then the containers); the first
+    wave is taken before launching. ``winding_down`` is set once an exit has ended the attempt
+    (the main node's), so units still starting are stopped.
     """
 
     number: int
     slots: int
-    task_arn: str
+    task_arn: str | None
     container_instance_arn: str | None
     main_node: int = 0
+    waves: list[list[int]] = field(default_factory=list)
+    current_wave: list[int] = field(default_factory=list)
+    winding_down: bool = False
+    network_interfaces: list[dict[str, str]] = field(default_factory=list)
+    pod: EksPod | None = None
     phase: str = WAITING_PHASE
     log_stream_names: dict[int, str] = field(default_factory=dict)
     started_at: int | None = None
@@ -184,7 +217,9 @@ class BatchJob:
     compute_environment: Any = None
     entered_status_at: float = 0.0
     ready_seq: int = -1
+    node_jobs: list[NodeJob] = field(default_factory=list)
     _containers: list[dict[str, Any]] | None = None
+    _init_containers: list[dict[str, Any]] | None = None
 
     @property
     def kind(self) -> str:
@@ -225,10 +260,26 @@ class BatchJob:
             self._containers = self._merge_containers()
         return self._containers
 
+    def init_containers(self) -> list[dict[str, Any]]:
+        """Return the merged init containers of an EKS pod (none for other kinds)."""
+        if self._init_containers is None:
+            self._init_containers = (
+                eks_containers(
+                    self.definition.eks_properties, self.eks_override, self.parameters, "initContainers"
+                )
+                if self.kind == EKS_KIND
+                else []
+            )
+        return self._init_containers
+
+    def unit_container(self, unit: int) -> dict[str, Any]:
+        """Return the container a unit runs: init containers come before containers (EKS)."""
+        return [*self.init_containers(), *self.containers()][unit]
+
     def _merge_containers(self) -> list[dict[str, Any]]:
         definition = self.definition
         if self.kind == EKS_KIND:
-            return eks_containers(definition.eks_properties, self.eks_override, self.parameters)[:1]
+            return eks_containers(definition.eks_properties, self.eks_override, self.parameters)
         if self.kind == MULTINODE_KIND:
             nodes = node_count(definition.node_properties, self.node_overrides)
             return [
@@ -291,7 +342,11 @@ class BatchJob:
             detail["timeout"] = {"attemptDurationSeconds": int(self.attempt_duration_seconds)}
         if self.kind == EKS_KIND:
             detail["eksProperties"] = self._describe_eks()
-            detail["eksAttempts"] = [attempt.describe_eks(self._pod_name()) for attempt in self.attempts]
+            detail["eksAttempts"] = [attempt.describe_eks() for attempt in self.attempts if attempt.pod]
+        elif self.kind == MULTINODE_KIND:
+            container = self._describe_main_node_exit()
+            if container:
+                detail["container"] = container
         else:
             detail["container"] = self._describe_container()
         if self.kind == MULTINODE_KIND:
@@ -324,7 +379,7 @@ class BatchJob:
         exit_code, reason, *_ = self.latest_attempt_view()
         container = {key: value for key, value in (("exitCode", exit_code), ("reason", reason))}
         container = {key: value for key, value in container.items() if value is not None}
-        if container:
+        if container and self.kind != EKS_KIND:
             summary["container"] = container
         if self.is_array_parent:
             summary["arrayProperties"] = {"size": self.array_size}
@@ -338,10 +393,6 @@ class BatchJob:
         return {status: self.status_summary.get(status, 0) for status in STATUSES}
 
     def _describe_container(self) -> dict[str, Any]:
-        merged = self.containers()[self.main_node]
-        container = {key: copy.deepcopy(merged[key]) for key in _CONTAINER_DETAIL_KEYS if key in merged}
-        container.setdefault("command", [])
-        container.setdefault("environment", [])
         exit_code, reason, stream, task_arn, instance_arn = self.latest_attempt_view()
         runtime = {
             "exitCode": exit_code,
@@ -350,33 +401,50 @@ class BatchJob:
             "taskArn": task_arn,
             "containerInstanceArn": instance_arn,
         }
-        container.update({key: value for key, value in runtime.items() if value is not None})
-        if task_arn is not None:
-            container["networkInterfaces"] = []
-        return container
+        return container_detail(
+            self.containers()[0], runtime, self._network_interfaces() if task_arn else None
+        )
+
+    def _network_interfaces(self) -> list[dict[str, str]]:
+        if self.active is not None:
+            return self.active.network_interfaces
+        return self.attempts[-1].network_interfaces if self.attempts else []
+
+    def _describe_main_node_exit(self) -> dict[str, Any]:
+        """Return a multi-node parent's container: the main node's exit code and reason, once known.
+
+        Each node is a task of its own with its own stream: the parent's container carries no
+        task, stream or node group settings (read those from the node jobs, ``<jobId>#<N>``).
+        """
+        exit_code, reason, *_ = self.latest_attempt_view()
+        return {
+            key: value for key, value in (("exitCode", exit_code), ("reason", reason)) if value is not None
+        }
 
     def _describe_node_properties(self) -> dict[str, Any]:
         node_properties = copy.deepcopy(self.definition.node_properties)
         node_properties["numNodes"] = len(self.containers())
         return node_properties
 
-    def _pod_name(self) -> str:
-        return f"aws-batch.{self.job_id.replace(':', '-')}"
+    def _current_pod(self) -> EksPod | None:
+        if self.active is not None and self.active.pod is not None:
+            return self.active.pod
+        return self.attempts[-1].pod if self.attempts else None
 
     def _describe_eks(self) -> dict[str, Any]:
         pod_properties = copy.deepcopy((self.definition.eks_properties or {}).get("podProperties") or {})
-        containers = copy.deepcopy(self.containers())
-        exit_code, reason, *_ = self.latest_attempt_view()
-        if containers:
-            containers[0].update(
-                {
-                    key: value
-                    for key, value in (("exitCode", exit_code), ("reason", reason))
-                    if value is not None
-                }
-            )
-        pod_properties["containers"] = containers
-        if self.active is not None or self.attempts:
-            pod_properties["podName"] = self._pod_name()
-            pod_properties["nodeName"] = "emulator-node"
+        pod = self._current_pod()
+        for key, merged, states in (
+            ("containers", self.containers(), pod.containers if pod else []),
+            ("initContainers", self.init_containers(), pod.init_containers if pod else []),
+        ):
+            if not merged:
+                continue
+            containers = copy.deepcopy(merged)
+            for container, state in zip(containers, states, strict=False):
+                container.update(state.status())
+            pod_properties[key] = containers
+        if pod is not None:
+            pod_properties["podName"] = pod.name
+            pod_properties["nodeName"] = pod.node_name
         return {"podProperties": pod_properties}

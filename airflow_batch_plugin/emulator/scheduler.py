@@ -26,8 +26,19 @@ from typing import TYPE_CHECKING, Any
 
 from moto.batch.utils import make_arn_for_job
 
+from airflow_batch_plugin.emulator.attempt_units import (
+    AFTER_RUNNING,
+    AFTER_SUCCESS,
+    attempt_outcome,
+    exit_ends_attempt,
+    launch_waves,
+    next_wave_trigger,
+    start_failure_ends_attempt,
+    wave_succeeded,
+)
 from airflow_batch_plugin.emulator.capacity import is_dispatchable, job_vcpus, place
 from airflow_batch_plugin.emulator.containers import log_destination
+from airflow_batch_plugin.emulator.eks_pods import ContainerInsightsSink, EksPod
 from airflow_batch_plugin.emulator.jobs import (
     ARRAY_CHILD_JOB_FAILED,
     ATTEMPT_TIMED_OUT,
@@ -36,6 +47,7 @@ from airflow_batch_plugin.emulator.jobs import (
     ESSENTIAL_CONTAINER_EXITED,
     FAILED,
     LAUNCHING_PHASE,
+    MULTINODE_KIND,
     NOT_STARTED_STATUSES,
     PENDING,
     RUNNABLE,
@@ -51,7 +63,14 @@ from airflow_batch_plugin.emulator.jobs import (
     BatchJob,
     now_ms,
 )
-from airflow_batch_plugin.emulator.launch import LaunchError, cannot_start_reason, launch_spec
+from airflow_batch_plugin.emulator.launch import (
+    MAIN_NODE_ADDRESS,
+    LaunchError,
+    cannot_start_reason,
+    launch_spec,
+)
+from airflow_batch_plugin.emulator.multinode import end_unfinished_nodes, ensure_nodes
+from airflow_batch_plugin.emulator.networking import fargate_network_interfaces, is_fargate
 from airflow_batch_plugin.emulator.process import CloudWatchLogSink, LaunchSpec, supervisor
 from airflow_batch_plugin.emulator.ready import FairShareReadyQueue, ReadyQueue
 from airflow_batch_plugin.emulator.retry import should_retry
@@ -63,7 +82,7 @@ from airflow_batch_plugin.emulator.store import JobStore
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from airflow_batch_plugin.emulator.process import ProcessHandle
+    from airflow_batch_plugin.emulator.process import LinesCallback, ProcessHandle
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +94,7 @@ TASK_FAILED_TO_START = "Task failed to start"
 _ADVANCE = "advance"
 _TIMEOUT = "timeout"
 _FINISH = "finish"
+_WAVE = "wave"
 
 
 @dataclass
@@ -90,7 +110,8 @@ class _LaunchPlan:
     job: BatchJob
     attempt: ActiveAttempt
     specs: dict[int, LaunchSpec]
-    sinks: dict[int, CloudWatchLogSink]
+    sinks: dict[int, LinesCallback]
+    failures: dict[int, str]
 
 
 def scheduler_for(backend: Any) -> Scheduler:
@@ -288,8 +309,12 @@ class Scheduler:
             return None
         elif timer.action == _TIMEOUT:
             self._stop_attempt(job, active, ATTEMPT_TIMED_OUT)
-        elif timer.action == _FINISH and not active.pending_nodes:
+        elif timer.action == _FINISH and not active.pending_nodes and not active.waves:
             self._finish_attempt(job, active)
+        elif (
+            timer.action == _WAVE and active.waves and active.stop_reason is None and not active.winding_down
+        ):
+            return self._prepare_launch(job, active)
         return None
 
     # ------------------------------------------------------------------------ status changes
@@ -301,6 +326,7 @@ class Scheduler:
         job.entered_status_at = time.monotonic()
         if status in TERMINAL_STATUSES:
             job.stopped_at = now_ms()
+            end_unfinished_nodes(job, reason or status)
         if job.parent is not None:
             self._child_changed(job.parent, job, previous, status)
         if status in TERMINAL_STATUSES:
@@ -478,14 +504,33 @@ class Scheduler:
 
     def _start(self, job: BatchJob, slots: int) -> None:
         self._slots_in_use += slots
-        task_arn, instance_arn = self._task_arns(job)
-        job.active = ActiveAttempt(
+        task_arn, instance_arn = (None, None) if job.kind == EKS_KIND else self._task_arns(job)
+        active = ActiveAttempt(
             number=len(job.attempts) + 1,
             slots=slots,
             task_arn=task_arn,
             container_instance_arn=instance_arn,
             main_node=job.main_node,
+            waves=launch_waves(job),
         )
+        environment = job.compute_environment
+        if job.kind == EKS_KIND:
+            active.pod = EksPod.create(
+                getattr(environment, "eks_configuration", None) or {},
+                job.init_containers(),
+                job.containers(),
+                environment,
+                self._backend.region_name,
+            )
+        elif job.kind == MULTINODE_KIND:
+            for node in ensure_nodes(job, self._backend.account_id, self._backend.region_name):
+                node_task_arn, node_instance_arn = self._task_arns(job)
+                if node.is_main and task_arn is not None:
+                    node_task_arn, node_instance_arn = task_arn, instance_arn
+                node.begin(node_task_arn, node_instance_arn)
+        elif is_fargate(environment):
+            active.network_interfaces = fargate_network_interfaces(environment)
+        job.active = active
         self._set_status(job, STARTING, None)
         self._schedule(job.entered_status_at + self._step(), _ADVANCE, job, STARTING, job.active.number)
 
@@ -508,46 +553,69 @@ class Scheduler:
     # ------------------------------------------------------------------------------ launching
 
     def _prepare_launch(self, job: BatchJob, active: ActiveAttempt) -> _LaunchPlan | None:
+        """Take the attempt's next wave of units: their specs, log sinks and streams (under the lock)."""
         account_id, region = self._backend.account_id, self._backend.region_name
         settings = current_settings()
-        nodes = range(len(job.containers()))
-        try:
-            secrets = {
-                node: {}
-                if job.kind == EKS_KIND
-                else resolve_secrets(job.containers()[node].get("secrets") or [], account_id, region)
-                for node in nodes
-            }
-        except SecretResolutionError as error:
-            active.stop_reason = str(error)
+        first_wave = active.phase == WAITING_PHASE
+        units = active.waves.pop(0)
+        specs: dict[int, LaunchSpec] = {}
+        failures: dict[int, str] = {}
+        for unit in units:
+            container = job.unit_container(unit)
+            try:
+                secrets = (
+                    {}
+                    if job.kind == EKS_KIND
+                    else resolve_secrets(container.get("secrets") or [], account_id, region)
+                )
+            except SecretResolutionError as error:
+                if first_wave and start_failure_ends_attempt(job, unit):
+                    active.stop_reason = str(error)
+                    self._finish_attempt(job, active)
+                    return None
+                failures[unit] = str(error)
+                continue
+            try:
+                specs[unit] = launch_spec(job, active.number, unit, secrets, settings)
+            except LaunchError as error:
+                failures[unit] = str(error)
+        if first_wave and not specs and any(start_failure_ends_attempt(job, unit) for unit in failures):
+            active.stop_reason, active.container_reason = TASK_FAILED_TO_START, next(iter(failures.values()))
             self._finish_attempt(job, active)
             return None
-        try:
-            specs = {node: launch_spec(job, active.number, node, secrets[node], settings) for node in nodes}
-        except LaunchError as error:
-            active.stop_reason, active.container_reason = TASK_FAILED_TO_START, str(error)
-            self._finish_attempt(job, active)
-            return None
-        sinks = {}
-        for node in nodes:
-            group, prefix = log_destination(job.containers()[node], job.definition.name)
+        sinks: dict[int, LinesCallback] = {}
+        for unit in specs:
+            _, stream, sink = self._log_sink(job, active, unit)
+            sinks[unit] = sink
+            active.log_stream_names[unit] = stream
+        if first_wave:
+            active.phase = LAUNCHING_PHASE
+        active.current_wave = list(units)
+        active.pending_nodes |= set(units)
+        return _LaunchPlan(job, active, specs, sinks, failures)
+
+    def _log_sink(self, job: BatchJob, active: ActiveAttempt, unit: int) -> tuple[str, str, LinesCallback]:
+        """Return where a unit's output goes: log group, stream and the callback that writes it."""
+        logs_backend = self._backend.logs_backend
+        if active.pod is not None:
+            group, stream = active.pod.start(unit)
+            return group, stream, ContainerInsightsSink(logs_backend, active.pod, unit, group, stream).write
+        if job.kind == MULTINODE_KIND:
+            group, stream = job.node_jobs[unit].log_destination()
+        else:
+            assert active.task_arn is not None
+            group, prefix = log_destination(job.containers()[unit], job.definition.name)
             stream = f"{prefix}/default/{active.task_arn.rsplit('/', 1)[1]}"
-            if node != active.main_node:
-                stream = f"{stream}-node{node}"
-            sinks[node] = CloudWatchLogSink(self._backend.logs_backend, group, stream)
-            active.log_stream_names[node] = stream
-        active.phase = LAUNCHING_PHASE
-        active.pending_nodes = set(nodes)
-        return _LaunchPlan(job, active, specs, sinks)
+        return group, stream, CloudWatchLogSink(logs_backend, group, stream).write
 
     def _launch(self, plan: _LaunchPlan) -> None:
         """Start the plan's processes outside the lock, then record them under it."""
         handles: dict[int, ProcessHandle] = {}
-        failures: dict[int, str] = {}
+        failures = dict(plan.failures)
         for node, spec in plan.specs.items():
             on_exit = partial(self._process_exited, plan.job, plan.attempt.number, node)
             try:
-                handles[node] = supervisor().launch(spec, plan.sinks[node].write, on_exit)
+                handles[node] = supervisor().launch(spec, plan.sinks[node], on_exit)
             except (OSError, ValueError) as error:
                 failures[node] = cannot_start_reason(spec.argv[0], error)
         with self.lock:
@@ -557,35 +625,77 @@ class Scheduler:
         self, plan: _LaunchPlan, handles: dict[int, ProcessHandle], failures: dict[int, str]
     ) -> None:
         job, active = plan.job, plan.attempt
-        if self._stopped:
+        if self._stopped or job.active is not active:
             for handle in handles.values():
                 supervisor().stop(handle, 0.0)
             return
+        first_wave = active.phase == LAUNCHING_PHASE
+        started_at = now_ms()
         active.handles.update(
             {node: handle for node, handle in handles.items() if node in active.pending_nodes}
         )
         active.phase = RUNNING_PHASE
+        ending_failure = False
         for node, reason in failures.items():
             active.pending_nodes.discard(node)
-            active.container_reason = reason
-            if active.stop_reason is None:
-                active.stop_reason = TASK_FAILED_TO_START
-        if failures and not handles:
-            self._finish_attempt(job, active)
-            return
-        active.started_at = now_ms()
-        job.started_at = active.started_at
-        self._set_status(job, RUNNING, None)
-        if failures or active.stop_reason is not None:
-            self._stop_processes(active, grace=0.0 if failures else None)
-        timeout = job.attempt_duration_seconds
-        if timeout:
-            self._schedule(job.entered_status_at + timeout, _TIMEOUT, job, RUNNING, active.number)
-        if not active.pending_nodes:
-            self._schedule(job.entered_status_at + self._step(), _FINISH, job, RUNNING, active.number)
+            self._unit_not_started(job, active, node, reason)
+            if start_failure_ends_attempt(job, node):
+                ending_failure = True
+                active.container_reason = reason
+                if active.stop_reason is None:
+                    active.stop_reason = TASK_FAILED_TO_START
+        if ending_failure:
+            active.waves.clear()
+        for node in handles:
+            self._unit_running(job, active, node, started_at)
+        if first_wave:
+            if ending_failure and not handles:
+                self._finish_attempt(job, active)
+                return
+            active.started_at = started_at
+            job.started_at = active.started_at
+            self._set_status(job, RUNNING, None)
+            timeout = job.attempt_duration_seconds
+            if timeout:
+                self._schedule(job.entered_status_at + timeout, _TIMEOUT, job, RUNNING, active.number)
+        if ending_failure or active.stop_reason is not None or active.winding_down:
+            self._stop_processes(active, grace=0.0 if ending_failure else None)
+        if active.waves and next_wave_trigger(job) == AFTER_RUNNING:
+            if job.kind == MULTINODE_KIND:
+                for node in active.waves[0]:
+                    job.node_jobs[node].launching()
+            self._schedule(time.monotonic() + self._step(), _WAVE, job, RUNNING, active.number)
+        self._finish_when_done(job, active)
+
+    def _unit_running(self, job: BatchJob, active: ActiveAttempt, unit: int, started_at: int) -> None:
+        """Record that a unit's process runs (a node job moves to RUNNING)."""
+        if job.kind == MULTINODE_KIND:
+            # awsvpc mode: each node has a network interface; every node of the emulator is local.
+            interfaces = [{"attachmentId": str(uuid.uuid4()), "privateIpv4Address": MAIN_NODE_ADDRESS}]
+            job.node_jobs[unit].running(active.log_stream_names[unit], interfaces, started_at)
+
+    def _unit_not_started(self, job: BatchJob, active: ActiveAttempt, unit: int, reason: str) -> None:
+        """Record that a unit's container could not start."""
+        if active.pod is not None:
+            active.pod.record_not_started(unit, reason)
+        elif job.kind == MULTINODE_KIND:
+            job.node_jobs[unit].ended(None, reason, TASK_FAILED_TO_START)
+
+    def _unit_exited(self, job: BatchJob, active: ActiveAttempt, unit: int, exit_code: int) -> None:
+        """Record a unit's exit in its node job or its pod."""
+        if active.pod is not None:
+            active.pod.record_exit(unit, exit_code)
+        elif job.kind == MULTINODE_KIND:
+            job.node_jobs[unit].ended(exit_code, None, active.stop_reason or ESSENTIAL_CONTAINER_EXITED)
+
+    def _finish_when_done(self, job: BatchJob, active: ActiveAttempt) -> None:
+        """Schedule the attempt's end once no unit runs and none is left to start."""
+        if not active.pending_nodes and not active.waves and job.status == RUNNING:
+            due = max(time.monotonic(), job.entered_status_at + self._step())
+            self._schedule(due, _FINISH, job, RUNNING, active.number)
 
     def _process_exited(self, job: BatchJob, attempt_number: int, node: int, exit_code: int) -> None:
-        """Record a node's exit (called from the log pump thread)."""
+        """Record a unit's exit (called from the log pump thread)."""
         with self.lock:
             active = job.active
             if self._stopped or active is None or active.number != attempt_number:
@@ -593,17 +703,26 @@ class Scheduler:
             active.exit_codes[node] = exit_code
             active.handles.pop(node, None)
             active.pending_nodes.discard(node)
-            if node == active.main_node and active.handles:
-                self._stop_processes(active, grace=None)
-            if not active.pending_nodes and job.status == RUNNING:
-                due = max(time.monotonic(), job.entered_status_at + self._step())
-                self._schedule(due, _FINISH, job, RUNNING, attempt_number)
+            self._unit_exited(job, active, node, exit_code)
+            if exit_ends_attempt(job, node):
+                active.winding_down = True
+                active.waves.clear()
+                if active.handles:
+                    self._stop_processes(active, grace=None)
+            elif next_wave_trigger(job) == AFTER_SUCCESS and active.waves and not active.pending_nodes:
+                if wave_succeeded(active) and active.stop_reason is None:
+                    self._schedule(time.monotonic(), _WAVE, job, RUNNING, attempt_number)
+                else:
+                    active.waves.clear()
+            self._finish_when_done(job, active)
 
     def _stop_attempt(self, job: BatchJob, active: ActiveAttempt, reason: str) -> None:
         if active.stop_reason is None or active.stop_reason == TASK_FAILED_TO_START:
             active.stop_reason = reason
         active.retryable = False
+        active.waves.clear()
         self._stop_processes(active, grace=None)
+        self._finish_when_done(job, active)
 
     def _stop_processes(self, active: ActiveAttempt, grace: float | None) -> None:
         delay = current_settings().kill_grace_seconds if grace is None else grace
@@ -613,29 +732,37 @@ class Scheduler:
     # ------------------------------------------------------------------------------- endings
 
     def _finish_attempt(self, job: BatchJob, active: ActiveAttempt) -> None:
-        exit_code = active.exit_codes.get(active.main_node)
+        succeeded, exit_code, reason = attempt_outcome(job, active)
         status_reason = active.stop_reason or ESSENTIAL_CONTAINER_EXITED
+        multinode = job.kind == MULTINODE_KIND
+        end_unfinished_nodes(job, status_reason)
+        # A multi-node job's times, status reason and exit information are its main node's.
+        stopped_at = (job.node_jobs[job.main_node].stopped_at if multinode else None) or now_ms()
         job.attempts.append(
             Attempt(
                 started_at=active.started_at,
-                stopped_at=now_ms(),
+                stopped_at=stopped_at,
                 status_reason=status_reason,
-                task_arn=active.task_arn,
-                container_instance_arn=active.container_instance_arn,
-                log_stream_name=active.log_stream_names.get(active.main_node),
+                task_arn=None if multinode else active.task_arn,
+                container_instance_arn=None if multinode else active.container_instance_arn,
+                log_stream_name=None if multinode else active.log_stream_names.get(active.main_node),
                 exit_code=exit_code,
-                reason=active.container_reason,
+                reason=reason,
+                network_interfaces=active.network_interfaces,
+                pod=active.pod,
             )
         )
         self._release(job)
-        if active.stop_reason is None and exit_code == 0:
+        if active.stop_reason is None and succeeded:
             self._set_status(job, SUCCEEDED, ESSENTIAL_CONTAINER_EXITED)
         elif active.retryable and should_retry(
-            job.effective_retry_strategy, len(job.attempts), status_reason, active.container_reason, exit_code
+            job.effective_retry_strategy, len(job.attempts), status_reason, reason, exit_code
         ):
             self._enter_runnable(job)
         else:
             self._set_status(job, FAILED, status_reason)
+        if multinode and job.status in TERMINAL_STATUSES:
+            job.stopped_at = stopped_at
 
     def _end_parent(self, parent: BatchJob, reason: str, cancel_only: bool) -> None:
         if not parent.children:
