@@ -12,6 +12,7 @@ from moto.batch.models import JOB_NAME_REGEX
 from moto.batch.utils import make_arn_for_job
 
 from airflow_batch_plugin.emulator.jobs import BatchJob, now_ms
+from airflow_batch_plugin.emulator.orchestration import check_orchestration
 
 if TYPE_CHECKING:
     from airflow_batch_plugin.emulator.store import JobStore
@@ -136,6 +137,7 @@ def build_job(backend: Any, store: JobStore, request: dict[str, Any]) -> BatchJo
         raise ClientException(f"Job queue {request.get('jobQueue')} does not exist")
     if queue.state != "ENABLED":
         raise ClientException(f"Job queue {queue.name} is {queue.state}; it does not accept jobs")
+    check_orchestration(queue, definition, request)
     scheduling_priority = _validate_fair_share(queue, definition, request)
     array_size = _validate_array_size(request)
     depends_on, dependency_ids = _validate_dependencies(request, store, array_size)

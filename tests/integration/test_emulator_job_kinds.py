@@ -458,6 +458,56 @@ def test_eks_array_children_each_run_their_own_pod(emulator):
         ]
 
 
+def test_submit_refuses_jobs_on_a_queue_of_the_other_orchestration(emulator):
+    batch = emulator.client("batch")
+    eks_definition = register_eks(batch, [shell_container("main", "true")])
+    ecs_definition = str(
+        batch.register_job_definition(
+            jobDefinitionName=unique("ecs"),
+            type="container",
+            containerProperties={"image": "alpine", "command": ["true"], "resourceRequirements": RESOURCES},
+        )["jobDefinitionArn"]
+    )
+    name = unique("refused")
+    refusals = [
+        (
+            {"jobQueue": emulator.job_queue, "jobDefinition": eks_definition},
+            rf"uses eksProperties .* job queue {emulator.job_queue} is of type ECS: Amazon EKS jobs can only",
+        ),
+        (
+            {"jobQueue": emulator.fargate_job_queue, "jobDefinition": eks_definition},
+            "is of type ECS_FARGATE",
+        ),
+        (
+            {"jobQueue": emulator.eks_job_queue, "jobDefinition": ecs_definition},
+            rf"queue {emulator.eks_job_queue} is of type EKS: .* only accepts job definitions with eksProp",
+        ),
+        (
+            {
+                "jobQueue": emulator.eks_job_queue,
+                "jobDefinition": eks_definition,
+                "containerOverrides": {"command": ["false"]},
+            },
+            "Container overrides or node overrides should not be set for Batch on EKS jobs.",
+        ),
+        (
+            {
+                "jobQueue": emulator.job_queue,
+                "jobDefinition": ecs_definition,
+                "eksPropertiesOverride": {"podProperties": {"containers": [{"command": ["false"]}]}},
+            },
+            "eksPropertiesOverride can only be specified for jobs that run on Amazon EKS resources",
+        ),
+    ]
+    for arguments, message in refusals:
+        with pytest.raises(batch.exceptions.ClientException, match=message):
+            batch.submit_job(jobName=name, **arguments)
+
+    for queue in (emulator.job_queue, emulator.fargate_job_queue, emulator.eks_job_queue):
+        listed = batch.list_jobs(jobQueue=queue, filters=[{"name": "JOB_NAME", "values": [name]}])
+        assert listed["jobSummaryList"] == [], "a refused job is not created"
+
+
 # ------------------------------------------------------------------------------------- Fargate
 
 
