@@ -154,8 +154,9 @@ class ActiveAttempt:
     Processes are "units", indexed like ``BatchJob.unit_container``: nodes of a multi-node job,
     init containers then containers of an EKS pod, or the one container. They start in ``waves``
     (the main node, then the other nodes; each init container, then the containers); the first
-    wave is taken before launching. ``winding_down`` is set once an exit has ended the attempt
-    (the main node's), so units still starting are stopped.
+    wave is taken before launching. ``wave_launching`` is True while a wave's processes are being
+    started outside the lock. ``winding_down`` is set once an exit has ended the attempt (the
+    main node's), so units still starting are stopped.
     """
 
     number: int
@@ -165,6 +166,7 @@ class ActiveAttempt:
     main_node: int = 0
     waves: list[list[int]] = field(default_factory=list)
     current_wave: list[int] = field(default_factory=list)
+    wave_launching: bool = False
     winding_down: bool = False
     network_interfaces: list[dict[str, str]] = field(default_factory=list)
     pod: EksPod | None = None

@@ -590,6 +590,7 @@ class Scheduler:
             active.log_stream_names[unit] = stream
         if first_wave:
             active.phase = LAUNCHING_PHASE
+        active.wave_launching = True
         active.current_wave = list(units)
         active.pending_nodes |= set(units)
         return _LaunchPlan(job, active, specs, sinks, failures)
@@ -630,6 +631,7 @@ class Scheduler:
                 supervisor().stop(handle, 0.0)
             return
         first_wave = active.phase == LAUNCHING_PHASE
+        active.wave_launching = False
         started_at = now_ms()
         active.handles.update(
             {node: handle for node, handle in handles.items() if node in active.pending_nodes}
@@ -665,14 +667,32 @@ class Scheduler:
                 for node in active.waves[0]:
                     job.node_jobs[node].launching()
             self._schedule(time.monotonic() + self._step(), _WAVE, job, RUNNING, active.number)
+        else:
+            self._start_next_wave_if_succeeded(job, active)
         self._finish_when_done(job, active)
 
+    def _start_next_wave_if_succeeded(self, job: BatchJob, active: ActiveAttempt) -> None:
+        """Once every unit of a wave has exited (init containers), start the next wave or drop the rest.
+
+        Waits while the wave is still being launched: its record starts the next wave then.
+        """
+        if active.wave_launching or active.pending_nodes or not active.waves or job.status != RUNNING:
+            return
+        if wave_succeeded(active) and active.stop_reason is None and not active.winding_down:
+            self._schedule(time.monotonic(), _WAVE, job, RUNNING, active.number)
+        else:
+            active.waves.clear()
+
     def _unit_running(self, job: BatchJob, active: ActiveAttempt, unit: int, started_at: int) -> None:
-        """Record that a unit's process runs (a node job moves to RUNNING)."""
-        if job.kind == MULTINODE_KIND:
+        """Record that a unit's process runs (a node job moves to RUNNING), once.
+
+        A quick process can exit before its launch is recorded: its exit records this first.
+        """
+        node = job.node_jobs[unit] if job.kind == MULTINODE_KIND else None
+        if node is not None and node.status not in (RUNNING, *TERMINAL_STATUSES):
             # awsvpc mode: each node has a network interface; every node of the emulator is local.
             interfaces = [{"attachmentId": str(uuid.uuid4()), "privateIpv4Address": MAIN_NODE_ADDRESS}]
-            job.node_jobs[unit].running(active.log_stream_names[unit], interfaces, started_at)
+            node.running(active.log_stream_names[unit], interfaces, started_at)
 
     def _unit_not_started(self, job: BatchJob, active: ActiveAttempt, unit: int, reason: str) -> None:
         """Record that a unit's container could not start."""
@@ -686,6 +706,7 @@ class Scheduler:
         if active.pod is not None:
             active.pod.record_exit(unit, exit_code)
         elif job.kind == MULTINODE_KIND:
+            self._unit_running(job, active, unit, now_ms())
             job.node_jobs[unit].ended(exit_code, None, active.stop_reason or ESSENTIAL_CONTAINER_EXITED)
 
     def _finish_when_done(self, job: BatchJob, active: ActiveAttempt) -> None:
@@ -709,11 +730,8 @@ class Scheduler:
                 active.waves.clear()
                 if active.handles:
                     self._stop_processes(active, grace=None)
-            elif next_wave_trigger(job) == AFTER_SUCCESS and active.waves and not active.pending_nodes:
-                if wave_succeeded(active) and active.stop_reason is None:
-                    self._schedule(time.monotonic(), _WAVE, job, RUNNING, attempt_number)
-                else:
-                    active.waves.clear()
+            elif next_wave_trigger(job) == AFTER_SUCCESS:
+                self._start_next_wave_if_succeeded(job, active)
             self._finish_when_done(job, active)
 
     def _stop_attempt(self, job: BatchJob, active: ActiveAttempt, reason: str) -> None:

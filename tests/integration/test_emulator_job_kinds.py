@@ -37,7 +37,7 @@ EKS_ATTEMPT_MEMBERS = {
 }
 
 #: What every node of the multi-node tests runs. It says who it is; then, as told by its
-#: environment, waits (through the Batch API, as AWS suggests) for another node to reach a
+#: environment, waits (through the Batch API, as AWS suggests) for other nodes to reach a
 #: status, hangs until stopped, or exits with a code (5 on the first attempt if asked).
 NODE_SCRIPT = """
 import os, sys, time
@@ -50,14 +50,15 @@ print(
     flush=True,
 )
 if os.environ.get("WAIT_FOR_NODE"):
-    node, _, statuses = os.environ["WAIT_FOR_NODE"].partition(":")
-    target = os.environ["AWS_BATCH_JOB_ID"].rpartition("#")[0] + "#" + node
+    nodes, _, statuses = os.environ["WAIT_FOR_NODE"].partition(":")
     batch, deadline = boto3.client("batch"), time.monotonic() + 30
-    while (status := batch.describe_jobs(jobs=[target])["jobs"][0]["status"]) not in statuses.split(","):
-        if time.monotonic() > deadline:
-            sys.exit(f"node {node} never reached {statuses}")
-        time.sleep(0.05)
-    print(f"node {node} is {status}", flush=True)
+    for node in nodes.split(","):
+        target = os.environ["AWS_BATCH_JOB_ID"].rpartition("#")[0] + "#" + node
+        while (status := batch.describe_jobs(jobs=[target])["jobs"][0]["status"]) not in statuses.split(","):
+            if time.monotonic() > deadline:
+                sys.exit(f"node {node} never reached {statuses}")
+            time.sleep(0.05)
+        print(f"node {node} is {status}", flush=True)
 if os.environ.get("HANG"):
     time.sleep(120)
 code = int(os.environ.get("EXIT_CODE", "0"))
@@ -263,6 +264,34 @@ def test_a_retried_job_gives_every_node_another_attempt(emulator):
         assert node["container"]["taskArn"] == second["container"]["taskArn"]
 
 
+def test_nodes_that_exit_at_once_end_by_their_exit_code(emulator):
+    batch = emulator.client("batch")
+    quick = node_range("1:")
+    quick["container"]["command"] = ["true"]
+    definition = str(
+        batch.register_job_definition(
+            jobDefinitionName=unique("mnp-quick"),
+            type="multinode",
+            nodeProperties={
+                "numNodes": 5,
+                "mainNode": 0,
+                "nodeRangeProperties": [node_range("0", WAIT_FOR_NODE="1,2,3,4:SUCCEEDED,FAILED"), quick],
+            },
+        )["jobDefinitionArn"]
+    )
+
+    job_id = submit(batch, emulator.job_queue, definition)
+    parent = wait_for(batch, job_id)
+    nodes = [describe(batch, f"{job_id}#{index}") for index in range(5)]
+
+    assert parent["status"] == "SUCCEEDED"
+    assert [node["status"] for node in nodes] == ["SUCCEEDED"] * 5
+    for node in nodes:
+        assert node["container"]["exitCode"] == 0
+        assert node["attempts"][0]["startedAt"] <= node["attempts"][0]["stoppedAt"]
+        assert node["attempts"][0]["container"]["logStreamName"] == node["container"]["logStreamName"]
+
+
 def test_an_unknown_node_is_not_found(emulator):
     batch = emulator.client("batch")
     definition = register_multinode(batch, node_range("0"), node_range("1"))
@@ -406,6 +435,24 @@ def test_eks_job_failure_reports_the_container_exit_code_and_last_lines(emulator
     assert "initContainers" not in attempt
     records = insights_records(logs, attempt, attempt["containers"][0])
     assert [record["log"] for record in records] == ["working", "last words"]
+
+
+def test_init_containers_that_exit_at_once_start_one_after_another(emulator):
+    batch = emulator.client("batch")
+    definition = register_eks(
+        batch,
+        [shell_container("main", "echo done")],
+        [{"name": f"init-{index}", "image": "alpine", "command": ["true"]} for index in range(4)],
+    )
+
+    detail = wait_for(batch, submit(batch, emulator.eks_job_queue, definition))
+    [attempt] = detail["eksAttempts"]
+
+    assert detail["status"] == "SUCCEEDED"
+    assert [(item["name"], item["exitCode"]) for item in attempt["initContainers"]] == [
+        (f"init-{index}", 0) for index in range(4)
+    ]
+    assert [(item["name"], item["exitCode"]) for item in attempt["containers"]] == [("main", 0)]
 
 
 def test_a_failed_init_container_fails_the_pod_before_its_containers_start(emulator):
