@@ -292,6 +292,30 @@ def test_nodes_that_exit_at_once_end_by_their_exit_code(emulator):
         assert node["attempts"][0]["container"]["logStreamName"] == node["container"]["logStreamName"]
 
 
+def test_terminating_the_job_stops_every_node_with_the_reason(emulator):
+    batch = emulator.client("batch")
+    definition = register_multinode(batch, node_range("0", HANG="1"), node_range("1", HANG="1"))
+    job_id = submit(batch, emulator.job_queue, definition)
+    wait_for(batch, f"{job_id}#1", ("RUNNING",))
+
+    batch.terminate_job(jobId=job_id, reason="stopped by the test")
+    parent = wait_for(batch, job_id)
+    nodes = [describe(batch, f"{job_id}#{index}") for index in range(2)]
+
+    assert (parent["status"], parent["statusReason"], parent["isTerminated"]) == (
+        "FAILED",
+        "stopped by the test",
+        True,
+    )
+    for node in nodes:
+        assert (node["status"], node["statusReason"], node["isTerminated"]) == (
+            "FAILED",
+            "stopped by the test",
+            True,
+        )
+        assert node["container"]["exitCode"] == 143
+
+
 def test_an_unknown_node_is_not_found(emulator):
     batch = emulator.client("batch")
     definition = register_multinode(batch, node_range("0"), node_range("1"))
