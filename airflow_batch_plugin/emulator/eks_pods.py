@@ -185,6 +185,7 @@ class EksPod:
         """Return the EksAttemptDetail shape: every member botocore's model has."""
         detail: dict[str, Any] = {
             "containers": [container.describe() for container in self.containers],
+            "initContainers": [container.describe() for container in self.init_containers],
             "eksClusterArn": self.cluster_arn,
             "podName": self.name,
             "podNamespace": self.namespace,
@@ -192,8 +193,6 @@ class EksPod:
             "stoppedAt": stopped_at,
             "statusReason": status_reason,
         }
-        if self.init_containers:
-            detail["initContainers"] = [container.describe() for container in self.init_containers]
         if started_at is not None:
             detail["startedAt"] = started_at
         return detail

@@ -456,7 +456,7 @@ def test_eks_job_failure_reports_the_container_exit_code_and_last_lines(emulator
         ("main", 5),
         ("helper", 0),
     ]
-    assert "initContainers" not in attempt
+    assert attempt["initContainers"] == []
     records = insights_records(logs, attempt, attempt["containers"][0])
     assert [record["log"] for record in records] == ["working", "last words"]
 
