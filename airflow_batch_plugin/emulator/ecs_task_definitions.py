@@ -22,9 +22,8 @@ import copy
 import logging
 from typing import TYPE_CHECKING, Any
 
-from airflow_batch_plugin.emulator.containers import DEFAULT_LOG_GROUP, resource_value
+from airflow_batch_plugin.emulator.containers import DEFAULT_CONTAINER_NAME, DEFAULT_LOG_GROUP, resource_value
 from airflow_batch_plugin.emulator.ecs_definitions import (
-    DEFAULT_CONTAINER_NAME,
     FARGATE,
     container_name,
     ecs_properties_of,
