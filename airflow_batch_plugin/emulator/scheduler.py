@@ -38,7 +38,7 @@ from airflow_batch_plugin.emulator.attempt_units import DEPENDENCY_STOP_EXIT_COD
 from airflow_batch_plugin.emulator.capacity import is_dispatchable, job_vcpus, place
 from airflow_batch_plugin.emulator.containers import awslogs_destination
 from airflow_batch_plugin.emulator.ecs_job_detail import task_container_runtime
-from airflow_batch_plugin.emulator.ecs_task_definitions import register_task_definition_of
+from airflow_batch_plugin.emulator.ecs_task_definitions import register_task_definitions_of
 from airflow_batch_plugin.emulator.eks_pods import ContainerInsightsSink, EksPod
 from airflow_batch_plugin.emulator.jobs import (
     ARRAY_CHILD_JOB_FAILED,
@@ -532,8 +532,7 @@ class Scheduler:
             active.network_interfaces = fargate_network_interfaces(environment)
         job.active = active
         self._set_status(job, STARTING, None)
-        if job.kind in (CONTAINER_KIND, ECS_KIND):
-            register_task_definition_of(self._backend.ecs_backend, job)
+        register_task_definitions_of(self._backend.ecs_backend, job)
         self._schedule(job.entered_status_at + self._step(), _ADVANCE, job, STARTING, active.number)
 
     def _task_arns(self, job: BatchJob) -> tuple[str, str | None]:

@@ -316,6 +316,31 @@ def test_terminating_the_job_stops_every_node_with_the_reason(emulator):
         assert node["container"]["exitCode"] == 143
 
 
+def test_each_node_group_gets_the_ecs_task_definition_of_its_nodes(emulator):
+    batch, ecs = emulator.client("batch"), emulator.client("ecs")
+    name = unique("mnp-taskdef")
+    worker = node_range("1:")
+    worker["container"]["image"] = "worker-image"
+    batch.register_job_definition(
+        jobDefinitionName=name,
+        type="multinode",
+        nodeProperties={"numNodes": 2, "mainNode": 0, "nodeRangeProperties": [node_range("0"), worker]},
+    )
+    assert ecs.list_task_definitions(familyPrefix=name)["taskDefinitionArns"] == [], "none before a job runs"
+
+    for _ in range(2):
+        assert wait_for(batch, submit(batch, emulator.job_queue, name))["status"] == "SUCCEEDED"
+
+    arns = ecs.list_task_definitions(familyPrefix=name)["taskDefinitionArns"]
+    assert [arn.rsplit("/", 1)[1] for arn in arns] == [f"{name}:1", f"{name}:2"], "reused by the second job"
+    for arn, image in zip(arns, ("python", "worker-image"), strict=True):
+        described = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+        [default] = described["containerDefinitions"]
+        assert (default["name"], default["image"]) == ("default", image)
+        assert described["networkMode"] == "awsvpc", "each node is an awsvpc task"
+        assert described["requiresCompatibilities"] == ["EC2"]
+
+
 def test_an_unknown_node_is_not_found(emulator):
     batch = emulator.client("batch")
     definition = register_multinode(batch, node_range("0"), node_range("1"))
@@ -436,6 +461,16 @@ def test_eks_job_runs_its_pod_and_logs_to_container_insights(emulator):
     except logs.exceptions.ResourceNotFoundException:
         batch_streams = {"logStreams": []}
     assert batch_streams["logStreams"] == [], "an EKS job writes nothing to /aws/batch/job"
+
+
+def test_eks_job_gets_no_ecs_task_definition(emulator):
+    batch, ecs = emulator.client("batch"), emulator.client("ecs")
+    definition = register_eks(batch, [shell_container("main", "true")])
+
+    assert wait_for(batch, submit(batch, emulator.eks_job_queue, definition))["status"] == "SUCCEEDED"
+
+    family = definition.split("/")[-1].split(":")[0]
+    assert ecs.list_task_definitions(familyPrefix=family)["taskDefinitionArns"] == [], "a pod, no ECS task"
 
 
 def test_eks_job_failure_reports_the_container_exit_code_and_last_lines(emulator):
