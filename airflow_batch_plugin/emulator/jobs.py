@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_batch_plugin.emulator.containers import (
+    DEFAULT_CONTAINER_NAME,
     apply_container_overrides,
     eks_containers,
     node_container,
@@ -484,6 +485,8 @@ class BatchJob:
             if not merged:
                 continue
             containers = copy.deepcopy(merged)
+            for container in containers:  # AWS names an unnamed container (EksContainer.name)
+                container.setdefault("name", DEFAULT_CONTAINER_NAME)
             for container, state in zip(containers, states, strict=False):
                 container.update(state.status())
             pod_properties[key] = containers

@@ -639,3 +639,14 @@ def test_fargate_job_has_a_network_interface_and_an_ec2_job_none(emulator):
     assert ec2["container"]["networkInterfaces"] == []
     assert ec2["attempts"][0]["container"]["networkInterfaces"] == []
     assert "containerInstanceArn" in ec2["container"]
+
+
+def test_an_unnamed_eks_container_is_described_by_the_name_its_pod_gives_it(emulator):
+    batch = emulator.client("batch")
+    definition = register_eks(batch, [{"image": "alpine", "command": ["sh", "-c"], "args": ["echo hi"]}])
+
+    detail = wait_for(batch, submit(batch, emulator.eks_job_queue, definition))
+
+    [container] = detail["eksProperties"]["podProperties"]["containers"]
+    [ran] = detail["eksAttempts"][0]["containers"]
+    assert container["name"] == ran["name"] == "default"
