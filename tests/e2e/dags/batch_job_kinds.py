@@ -9,7 +9,9 @@ line (``<kind> BROKEN-5 last line``), in the part that decides the job: the cont
 essential ECS container, the main node, array child 1.
 
 One job definition per kind: the outcome comes in as SubmitJob parameters (``Ref::outcome``,
-``Ref::code``), whole arguments of the command, as AWS substitutes them.
+``Ref::code``), whole arguments of the command, as AWS substitutes them. No part races another:
+the ECS app starts after its sidecar completed, the main node ends after node 1 did (it polls
+DescribeJobs; on AWS its image needs boto3 and the job role batch:DescribeJobs).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from airflow.sdk import DAG, Param
 
 from airflow_batch_plugin import BatchJobSensor, BatchSubmitJobOperator, JobDefinitionSpec
 
-IMAGE = "public.ecr.aws/docker/library/busybox:latest"
+IMAGE = "public.ecr.aws/docker/library/python:3.12-slim"
 OUTCOMES = {"success": {"outcome": "ok", "code": "0"}, "failure": {"outcome": "BROKEN-5", "code": "5"}}
 ARRAY_SIZE = 3
 
@@ -42,9 +44,19 @@ def array_child(kind: str) -> list[str]:
     )
 
 
+#: The main node waits until node 1 ended (its exit stops the other nodes), polling DescribeJobs as
+#: AWS's multi-node examples do; the emulator runs jobs with its own Python, which has boto3.
+WAIT_FOR_NODE_1 = (
+    "python3 -c 'import boto3, os, time\n"
+    'node = os.environ["AWS_BATCH_JOB_ID"].split("#")[0] + "#1"\n'
+    'batch, deadline = boto3.client("batch"), time.monotonic() + 120\n'
+    'while batch.describe_jobs(jobs=[node])["jobs"][0]["status"] not in ("SUCCEEDED", "FAILED"):\n'
+    "    assert time.monotonic() < deadline\n"
+    "    time.sleep(0.5)'"
+)
 MULTI_NODE = script(
     'if [ "$AWS_BATCH_JOB_NODE_INDEX" = "$AWS_BATCH_JOB_MAIN_NODE_INDEX" ]; then '
-    'sleep 2; echo "main node $1 last line"; exit "$2"; '
+    f'{WAIT_FOR_NODE_1}; echo "main node $1 last line"; exit "$2"; '
     'else echo "node $AWS_BATCH_JOB_NODE_INDEX of $AWS_BATCH_JOB_NUM_NODES computed its share"; fi'
 )
 
@@ -106,9 +118,10 @@ def definitions(execution_role_arn: str) -> dict[str, tuple[JobDefinitionSpec, s
                     {
                         "name": "app",
                         "image": IMAGE,
-                        "command": script('sleep 1; echo "app $1 last line"; exit "$2"'),
+                        "command": script('echo "app $1 last line"; exit "$2"'),
                         "vcpus": 1,
                         "memory": 512,
+                        "depends_on": [("sidecar", "COMPLETE")],  # its line is written before app ends
                     },
                     {
                         "name": "sidecar",
