@@ -153,7 +153,8 @@ def print_summary(summary: Mapping[str, Any], jobs: Mapping[str, Mapping[str, An
         print("\nJob logs in CloudWatch Logs (group /aws/batch/job on the emulator):")
         for name, stream in streams:
             print(f"  {name:<20} {stream}")
-        print("  (each array child logs to its own stream; failed children's logs go into the task log)")
+        print("  (each array child logs to its own stream; the task log shows the first 3 children's lines")
+        print("   and the failed ones', labelled [batch child N])")
 
 
 def run_dag(dag_id: str, home: Path, dags_folder: Path, conf: str | None = None) -> int:
