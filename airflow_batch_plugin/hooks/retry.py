@@ -17,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import socket
 import time
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from botocore.config import Config
@@ -60,7 +62,7 @@ TRANSIENT_CODES = frozenset(
     }
 )
 CONNECTION_ERRORS = (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError, ConnectTimeoutError)
-#: Connection errors raised before any byte of the request left: AWS never saw the request.
+#: Connection errors that may be raised before any byte of the request left (see :func:`never_sent`).
 NOT_SENT_ERRORS = (EndpointConnectionError, ConnectTimeoutError)
 
 FaultKind = Literal["throttle", "transient"]
@@ -114,9 +116,39 @@ class AmbiguousWriteError(RuntimeError):
     """A write failed in a way that leaves unknown whether AWS applied it."""
 
 
+def never_sent(error: BaseException) -> bool:
+    """Tell whether ``error`` proves the request never left: no connection could be made.
+
+    A connect timeout, or an ``EndpointConnectionError`` raised while connecting (botocore raises
+    it for urllib3's ``NewConnectionError`` and DNS failures). aiobotocore raises it for any
+    aiohttp connection error too, a connection reset while the answer was awaited included:
+    that one may have reached AWS.
+    """
+    if isinstance(error, ConnectTimeoutError):
+        return True
+    if not isinstance(error, EndpointConnectionError):
+        return False
+    cause = getattr(error, "kwargs", {}).get("error")
+    return cause is None or isinstance(cause, _connect_phase_errors())
+
+
+@cache
+def _connect_phase_errors() -> tuple[type[BaseException], ...]:
+    from urllib3.exceptions import NewConnectionError
+
+    errors: list[type[BaseException]] = [NewConnectionError, socket.gaierror]
+    try:
+        from aiohttp import ClientConnectorError
+    except ImportError:  # pragma: no cover - aiohttp comes with the Amazon provider
+        pass
+    else:
+        errors.append(ClientConnectorError)
+    return tuple(errors)
+
+
 def is_ambiguous(error: BaseException) -> bool:
     """Tell whether a failed write may have reached AWS: a 5xx, a closed connection, a read timeout."""
-    return classify_fault(error) == "transient" and not isinstance(error, NOT_SENT_ERRORS)
+    return classify_fault(error) == "transient" and not never_sent(error)
 
 
 def write_outcome(error: BaseException | None, status: int | None = None) -> WriteOutcome:
@@ -131,7 +163,7 @@ def write_outcome(error: BaseException | None, status: int | None = None) -> Wri
         if status is None or status < 400:
             return "applied"
         return "ambiguous" if status >= 500 else "refused"
-    if isinstance(error, NOT_SENT_ERRORS):
+    if never_sent(error):
         return "not sent"
     if isinstance(error, ClientError):
         return "ambiguous" if is_ambiguous(error) else "refused"

@@ -106,8 +106,14 @@ def test_an_ambiguous_fault_on_a_write_is_reported_not_retried(error):
     assert raised.value.__cause__ is error
 
 
+def refused_connection() -> EndpointConnectionError:
+    from urllib3.exceptions import NewConnectionError
+
+    return EndpointConnectionError(endpoint_url="u", error=NewConnectionError(None, "refused"))
+
+
 @pytest.mark.parametrize(
-    "error", [EndpointConnectionError(endpoint_url="u"), ConnectTimeoutError(endpoint_url="u")]
+    "error", [refused_connection(), ConnectTimeoutError(endpoint_url="u")], ids=["refused", "connect-timeout"]
 )
 def test_a_write_that_could_not_connect_was_never_sent_and_is_sent_again(error):
     call = FlakyCall(error)
@@ -130,6 +136,8 @@ def test_a_write_that_could_not_connect_was_never_sent_and_is_sent_again(error):
         (ConnectionClosedError(endpoint_url="u"), None, "ambiguous"),
         (ReadTimeoutError(endpoint_url="u"), None, "ambiguous"),
         (EndpointConnectionError(endpoint_url="u"), None, "not sent"),
+        (refused_connection(), None, "not sent"),
+        (EndpointConnectionError(endpoint_url="u", error=ConnectionResetError("reset")), None, "ambiguous"),
         (ConnectTimeoutError(endpoint_url="u"), None, "not sent"),
     ],
 )
@@ -184,3 +192,17 @@ def test_a_hook_takes_the_timeouts_from_the_connections_config_kwargs(monkeypatc
         "AIRFLOW_CONN_AWS_DEFAULT", json.dumps({**connection, "extra": {"region_name": "us-east-1"}})
     )
     assert BatchHook().reconcile_window == BATCH_READ_TIMEOUT + RECONCILE_MARGIN
+
+
+def test_aiobotocores_connection_errors_are_told_apart():
+    """aiobotocore raises EndpointConnectionError for a refused connection and for a reset alike."""
+    from aiohttp import ClientConnectorError, ClientOSError
+    from aiohttp.client_reqrep import ConnectionKey
+
+    key = ConnectionKey("h", 1, False, True, None, None, None)
+    refused = EndpointConnectionError(
+        endpoint_url="u", error=ClientConnectorError(key, OSError(111, "refused"))
+    )
+    reset = EndpointConnectionError(endpoint_url="u", error=ClientOSError(104, "Connection reset by peer"))
+    assert write_outcome(refused) == "not sent"
+    assert write_outcome(reset) == "ambiguous"
