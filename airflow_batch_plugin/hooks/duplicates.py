@@ -7,8 +7,8 @@ two revisions) exist. Every request of one submission carries the same token (a 
 whatever it created can be found afterwards:
 
 - :func:`stop_duplicate_jobs` keeps looking, for a bounded window after the last lost answer,
-  for jobs carrying the submission's token besides the one the caller tracks, and cancels them
-  (not started yet) or terminates them (started);
+  for jobs carrying the submission's token besides the one the caller tracks, and stops them:
+  cancelled if they had not started, terminated if they had;
 - :func:`keep_first_revision` does the same for job definition revisions carrying one
   registration's token: the first (lowest) revision is kept, later ones are deregistered.
 """
@@ -30,10 +30,8 @@ if TYPE_CHECKING:
 #: Tag with a token unique to one submit_job call: every request it sends carries it, so a lost
 #: answer is matched to its job only, and a duplicate job is recognised.
 SUBMIT_TOKEN_TAG = "airflow-batch-plugin:submit-token"
-#: Job statuses before STARTING: CancelJob stops a job there.
-NOT_STARTED = frozenset({"SUBMITTED", "PENDING", "RUNNABLE"})
-#: Job statuses from STARTING on: only TerminateJob stops a job there.
-STARTED = frozenset({"STARTING", "RUNNING"})
+#: How the reason given to a stopped duplicate begins.
+DUPLICATE_REASON_PREFIX = "Duplicate of AWS Batch job"
 ENDED = frozenset({"SUCCEEDED", "FAILED"})
 
 StopAction = Literal["cancelled", "terminated", "ended before it could be stopped"]
@@ -96,10 +94,10 @@ class StoppedDuplicate:
 
 
 def duplicate_reason(submission: Submission, owner: str | None) -> str:
-    """The reason given to CancelJob/TerminateJob: the kept job, the token, the task."""
+    """The reason given to TerminateJob: the kept job, the token, the task."""
     who = f"task {owner}" if owner else "the same SubmitJob call"
     return (
-        f"Duplicate of AWS Batch job {submission.job_id} ({who}): same submit token "
+        f"{DUPLICATE_REASON_PREFIX} {submission.job_id} ({who}): same submit token "
         f"{submission.token}, a request that landed after its answer was lost; stopped by Airflow"
     )
 
@@ -116,23 +114,50 @@ def stop_duplicate_jobs(
     """Until ``submission.reconcile_until``, stop every other job carrying the submission's token.
 
     Each round (every ``interval`` seconds) lists the queue's jobs of the submission's name and
-    keeps those tagged with its token: one not started yet is cancelled, one started is
-    terminated, one the round finds already ended is reported. A job cancelled just as it
-    started is terminated in a later round. Returns what was found, in the order found.
+    keeps those tagged with its token. A new one is stopped with TerminateJob, which in AWS's
+    words cancels a job that has not reached STARTING and terminates one that has: a job that
+    starts between the look and the call is stopped all the same (CancelJob would leave it
+    running). When the window closes, each one found is described once more and reported as it
+    ended: cancelled (it never started), terminated (it had), or ended before it could be stopped
+    (it ran to its end first: a job shorter than the time a stop takes to get through).
+    Returns them in the order found.
     """
     reason = duplicate_reason(submission, owner)
-    found: dict[str, StoppedDuplicate] = {}
+    first_seen: dict[str, str] = {}
+    latest: dict[str, dict[str, Any]] = {}
     until = submission.reconcile_until
     while True:
         for job in _jobs_with_token(hook, submission):
-            job_id = str(job["jobId"])
+            job_id, status = str(job["jobId"]), str(job["status"])
             if job_id == submission.job_id:
                 continue
-            found[job_id] = _stop(hook, job, found.get(job_id), reason, submission)
+            latest[job_id] = job
+            if job_id in first_seen:
+                continue
+            first_seen[job_id] = status
+            if status not in ENDED:
+                hook.terminate_job(job_id, reason)
+            _say_found(hook, submission, job_id, status)
         remaining = until - clock()
         if remaining <= 0:
-            return list(found.values())
+            break
         sleep(min(interval, remaining))
+    final = {**latest, **hook.describe_jobs(first_seen)}
+    stopped = [
+        StoppedDuplicate(job_id, status, _outcome(final[job_id])) for job_id, status in first_seen.items()
+    ]
+    for item in stopped:
+        if item.action == "ended before it could be stopped":
+            hook.log.warning(
+                "SubmitJob %s: job %s (same submit token %s) ran to its end (%s) before a stop got "
+                "through; job %s stays the task's job",
+                submission.job_name,
+                item.job_id,
+                submission.token,
+                final[item.job_id].get("status"),
+                submission.job_id,
+            )
+    return stopped
 
 
 def _jobs_with_token(hook: BatchHook, submission: Submission) -> list[dict[str, Any]]:
@@ -144,58 +169,28 @@ def _jobs_with_token(hook: BatchHook, submission: Submission) -> list[dict[str, 
     )
 
 
-def _stop(
-    hook: BatchHook,
-    job: dict[str, Any],
-    before: StoppedDuplicate | None,
-    reason: str,
-    submission: Submission,
-) -> StoppedDuplicate:
-    """Cancel or terminate ``job`` unless an earlier round already did what its status needs."""
-    job_id, status = str(job["jobId"]), str(job["status"])
-    label = f"SubmitJob {submission.job_name}"
-    if before is not None and (before.action == "terminated" or job.get("isTerminated")):
-        return before
-    if status in ENDED:
-        if before is not None:
-            return before
-        hook.log.warning(
-            "%s: job %s carries this submission's token %s too (a lost request that landed), but it "
-            "had already ended %s before it was found; job %s stays the task's job",
-            label,
-            job_id,
-            submission.token,
-            status,
-            submission.job_id,
-        )
-        return StoppedDuplicate(job_id, status, "ended before it could be stopped")
-    if status in NOT_STARTED:
-        if before is not None:  # cancelled already; AWS ends it when it can (after its dependencies)
-            return before
-        hook.cancel_job(job_id, reason)
-        hook.log.warning(
-            "%s: job %s carries this submission's token %s too (a lost request that landed "
-            "after all, answer lost to %s): cancelled it (%s); job %s stays the task's job",
-            label,
-            job_id,
-            submission.token,
-            submission.lost,
-            status,
-            submission.job_id,
-        )
-        return StoppedDuplicate(job_id, status, "cancelled")
-    hook.terminate_job(job_id, reason)  # STARTING or RUNNING, maybe just after a cancel came too late
+def _say_found(hook: BatchHook, submission: Submission, job_id: str, status: str) -> None:
+    done = "it had already ended" if status in ENDED else "stopping it"
     hook.log.warning(
-        "%s: job %s carries this submission's token %s too (a lost request that landed after "
-        "all, answer lost to %s): it had started (%s), terminated it; job %s stays the task's job",
-        label,
+        "SubmitJob %s: job %s carries this submission's token %s too (a lost request that landed "
+        "after all, answer lost to %s); it is %s, %s; job %s stays the task's job",
+        submission.job_name,
         job_id,
         submission.token,
         submission.lost,
         status,
+        done,
         submission.job_id,
     )
-    return StoppedDuplicate(job_id, before.status if before else status, "terminated")
+
+
+def _outcome(job: dict[str, Any]) -> StopAction:
+    """What became of a duplicate: cancelled before it ran, terminated, or ended on its own first."""
+    stopped = bool(job.get("isTerminated") or job.get("isCancelled"))
+    stopped = stopped or str(job.get("statusReason", "")).startswith(DUPLICATE_REASON_PREFIX)
+    if job.get("status") == "SUCCEEDED" or (job.get("status") in ENDED and not stopped):
+        return "ended before it could be stopped"
+    return "terminated" if job.get("startedAt") else "cancelled"
 
 
 def keep_first_revision(

@@ -488,7 +488,8 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         label = task_instance_label(context)
         self.log.warning(
             "SubmitJob for this task was sent %d times after lost answers (%s): for %.0fs, any "
-            "other job with submit token %s is cancelled (or terminated) so that job %s stays the only one",
+            "other job with submit token %s is stopped (cancelled, or terminated if it started) so "
+            "that job %s stays the only one",
             sent.requests_that_may_have_landed,
             sent.lost,
             max(0.0, sent.reconcile_until - time.monotonic()),
@@ -499,11 +500,11 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         context["ti"].xcom_push(key="duplicate_jobs", value=[item.as_xcom() for item in stopped])
         if stopped:
             self.log.warning(
-                "Stopped %d duplicate job(s) of job %s (submit token %s): %s",
+                "%d other job(s) carried submit token %s; job %s stays the task's job: %s",
                 len(stopped),
-                sent.job_id,
                 sent.token,
-                ", ".join(f"{item.job_id} {item.action} ({item.status})" for item in stopped),
+                sent.job_id,
+                ", ".join(f"{item.job_id} {item.action} (found {item.status})" for item in stopped),
             )
         else:
             self.log.info(

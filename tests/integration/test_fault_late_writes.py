@@ -150,7 +150,7 @@ def test_a_submit_job_that_lands_late_leaves_one_live_job(aws_conn_env, late, bl
     [duplicate] = [job_id for job_id in jobs if job_id != submission.job_id]
     assert [(item.job_id, item.action) for item in stopped] == [(duplicate, "cancelled")]
     assert jobs[submission.job_id]["status"] == "PENDING", "the tracked job lives on"
-    assert (jobs[duplicate]["status"], jobs[duplicate]["isCancelled"]) == ("FAILED", True)
+    assert (jobs[duplicate]["status"], jobs[duplicate]["isTerminated"]) == ("FAILED", True)
     assert submission.token in jobs[duplicate]["statusReason"]
     assert OWNER in jobs[duplicate]["statusReason"]
     assert "startedAt" not in jobs[duplicate], "cancelled before it ran"

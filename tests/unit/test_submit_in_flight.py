@@ -192,7 +192,8 @@ def test_a_lost_submission_that_lands_after_the_lookups_is_cancelled_before_it_s
     assert set(jobs) == {submission.job_id, duplicate}
     assert jobs[submission.job_id]["status"] == "PENDING", "the tracked job is left alone"
     assert jobs[duplicate]["status"] == "FAILED"
-    assert jobs[duplicate]["isCancelled"] is True
+    assert jobs[duplicate]["isTerminated"] is True, "stopped with TerminateJob (a cancel before it starts)"
+    assert "startedAt" not in jobs[duplicate]
     reason = jobs[duplicate]["statusReason"]
     assert submission.token in reason
     assert OWNER in reason
@@ -290,7 +291,8 @@ def test_a_duplicate_that_ended_before_it_was_found_is_reported(fast_hook, capsy
     with logged(capsys) as output:
         stopped = fast_hook.reconcile_submission(submission, owner=OWNER)
     assert [(item.job_id, item.action) for item in stopped] == [(other, "ended before it could be stopped")]
-    assert "had already ended SUCCEEDED before it was found" in output.text
+    assert "it is SUCCEEDED, it had already ended" in output.text
+    assert f"job {other} (same submit token {submission.token}) ran to its end (SUCCEEDED)" in output.text
 
 
 def test_submit_job_stops_duplicates_before_it_returns(fast_hook):
@@ -398,3 +400,17 @@ def test_a_resend_by_botocore_itself_is_seen_and_reconciled(emulated_hook, monke
     assert [attempt.outcome for attempt in submission.attempts] == ["ambiguous", "applied"]
     assert submission.needs_reconciling, "botocore sent it twice"
     assert "ConnectionClosedError" in submission.lost
+
+
+def test_a_duplicate_that_starts_while_being_stopped_is_terminated_not_left_running(fast_hook):
+    """The stop is TerminateJob: whether the job starts before or after the call, it is stopped."""
+    arn = definition_arn(fast_hook, ["sleep", "30"])
+    submission, other = same_token_twice(fast_hook, arn, "racing", {})
+    stopped = fast_hook.reconcile_submission(submission, owner=OWNER)
+    [item] = stopped
+    job = wait_for(
+        lambda: next(j for j in other_client().describe_jobs(jobs=[other])["jobs"] if j["status"] == "FAILED")
+    )
+    assert job["isTerminated"] is True
+    assert item.action == ("terminated" if job.get("startedAt") else "cancelled")
+    other_client().terminate_job(jobId=submission.job_id, reason="test over")
