@@ -89,18 +89,20 @@ def _summary_from_database(dag_id: str) -> dict[str, Any]:
             select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id)
         ).all()
         tasks = []
-        for ti in sorted(tis, key=lambda t: (t.start_date is None, t.start_date, t.task_id)):
+        for ti in sorted(tis, key=lambda t: (t.start_date is None, t.start_date, t.task_id, t.map_index)):
             rows = session.execute(
                 select(XComModel.key, XComModel.value).where(
                     XComModel.dag_id == dag_id,
                     XComModel.run_id == run.run_id,
                     XComModel.task_id == ti.task_id,
+                    XComModel.map_index == ti.map_index,
                 )
             ).all()
             xcoms: dict[str, Any] = {str(key): value for key, value in rows}
             tasks.append(
                 {
                     "task_id": ti.task_id,
+                    "map_index": ti.map_index,
                     "state": str(ti.state),
                     "try_number": ti.try_number,
                     "return_value": xcoms.get("return_value"),
