@@ -39,6 +39,8 @@ DEFAULT_EKS_LOG_STREAM_PREFIX = (
     "{node_name}-application.var.log.containers.{pod_name}_{namespace}_{container_name}-"
 )
 DEFAULT_EKS_LOG_RECORD_KEY = "log"
+#: The name Kubernetes pods of AWS Batch give a container the job definition left unnamed.
+DEFAULT_EKS_CONTAINER_NAME = "default"
 EKS_LOG_PLACEHOLDERS = ("cluster", "namespace", "pod_name", "node_name", "container_name")
 _EKS_CLUSTER_ARN = re.compile(r"^arn:aws[a-z-]*:eks:[^:]*:\d*:cluster/(?P<name>.+)$")
 
@@ -215,6 +217,12 @@ class JobAnatomy:
     def has_own_logs(self) -> bool:
         """Return whether the job itself has parts with logs (not an array or multi-node parent)."""
         return not self.is_array_parent and not self.is_multi_node_parent
+
+    @property
+    def a_description(self) -> str:
+        """The description with its article: ``an EKS job``, ``a multi-node parallel job...``."""
+        text = self.description
+        return f"{'an' if text[:1].lower() in 'aeiou' else 'a'} {text}"
 
     @property
     def description(self) -> str:
@@ -455,7 +463,10 @@ def _eks_parts(
     convention: EksLogConvention,
 ) -> tuple[JobPart, ...]:
     several = len(names) > 1
-    by_name = {str(c.get("name") or ""): c for c in containers}
+    by_name: dict[str, Mapping[str, Any]] = {}
+    for index, container in enumerate(containers):  # an unnamed one is the pod's container there
+        fallback = names[index] if index < len(names) else DEFAULT_EKS_CONTAINER_NAME
+        by_name[str(container.get("name") or fallback)] = container
     ordered = list(names) + [name for name in by_name if name not in names]
     parts = []
     for name in ordered:
@@ -478,8 +489,15 @@ def _read_eks(
     job: Mapping[str, Any], convention: EksLogConvention, cluster: EksCluster | None
 ) -> tuple[AttemptView | None, list[AttemptView]]:
     pod = (job.get("eksProperties") or {}).get("podProperties") or {}
-    names = [str(c.get("name") or "") for c in pod.get("containers") or []]
     eks_attempts = job.get("eksAttempts") or []
+    names = [str(c.get("name") or "") for c in pod.get("containers") or []]
+    if not all(names):  # AWS names an unnamed container; take the names a pod was given
+        ran = [str(c.get("name") or "") for c in (eks_attempts[-1].get("containers") if eks_attempts else [])]
+        names = (
+            ran
+            if len(ran) == len(names) and all(ran)
+            else [name or DEFAULT_EKS_CONTAINER_NAME for name in names]
+        )
     known_cluster = cluster.name if cluster else None
     known_namespace = cluster.namespace if cluster else None
     for attempt in eks_attempts:  # the description's own values win over the compute environment's

@@ -89,18 +89,20 @@ def _summary_from_database(dag_id: str) -> dict[str, Any]:
             select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id)
         ).all()
         tasks = []
-        for ti in sorted(tis, key=lambda t: (t.start_date is None, t.start_date, t.task_id)):
+        for ti in sorted(tis, key=lambda t: (t.start_date is None, t.start_date, t.task_id, t.map_index)):
             rows = session.execute(
                 select(XComModel.key, XComModel.value).where(
                     XComModel.dag_id == dag_id,
                     XComModel.run_id == run.run_id,
                     XComModel.task_id == ti.task_id,
+                    XComModel.map_index == ti.map_index,
                 )
             ).all()
             xcoms: dict[str, Any] = {str(key): value for key, value in rows}
             tasks.append(
                 {
                     "task_id": ti.task_id,
+                    "map_index": ti.map_index,
                     "state": str(ti.state),
                     "try_number": ti.try_number,
                     "return_value": xcoms.get("return_value"),
@@ -153,7 +155,8 @@ def print_summary(summary: Mapping[str, Any], jobs: Mapping[str, Mapping[str, An
         print("\nJob logs in CloudWatch Logs (group /aws/batch/job on the emulator):")
         for name, stream in streams:
             print(f"  {name:<20} {stream}")
-        print("  (each array child logs to its own stream; failed children's logs go into the task log)")
+        print("  (each array child logs to its own stream; the task log shows the first 3 children's lines")
+        print("   and the failed ones', labelled [batch child N])")
 
 
 def run_dag(dag_id: str, home: Path, dags_folder: Path, conf: str | None = None) -> int:

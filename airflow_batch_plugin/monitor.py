@@ -213,7 +213,7 @@ class JobMonitor:
         if status != self._status:
             reason = f" ({masked(str(job['statusReason']))})" if job.get("statusReason") else ""
             if self._status is None and anatomy.kind is not JobKind.CONTAINER:
-                self.log.info("AWS Batch job %s is a %s", self.job_id, anatomy.description)
+                self.log.info("AWS Batch job %s is %s", self.job_id, anatomy.a_description)
             self.log.info("AWS Batch job %s is %s%s", self.job_id, status, reason)
             self._status = status
         progress = array_progress(job)

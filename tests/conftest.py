@@ -46,6 +46,7 @@ class EmulatorHandle:
     region: str
     job_queue: str
     fargate_job_queue: str
+    eks_job_queue: str
     compute_environment: str
     shape_watch: ShapeViolationWatch
 
@@ -105,6 +106,7 @@ def emulator(tmp_path_factory: TempPathFactory) -> Iterator[EmulatorHandle]:
     from airflow_batch_plugin.emulator.bootstrap import (
         DEFAULT_COMPUTE_ENVIRONMENT,
         DEFAULT_JOB_QUEUE,
+        EKS_JOB_QUEUE,
         FARGATE_JOB_QUEUE,
     )
 
@@ -135,6 +137,7 @@ def emulator(tmp_path_factory: TempPathFactory) -> Iterator[EmulatorHandle]:
             region=region,
             job_queue=DEFAULT_JOB_QUEUE,
             fargate_job_queue=FARGATE_JOB_QUEUE,
+            eks_job_queue=EKS_JOB_QUEUE,
             compute_environment=DEFAULT_COMPUTE_ENVIRONMENT,
             shape_watch=ShapeViolationWatch(endpoint_url),
         )

@@ -79,7 +79,12 @@ def stop_service(process: subprocess.Popen[bytes]) -> None:
 
 @contextlib.contextmanager
 def emulator_and_proxy(
-    directory: Path, faults: str = FAULTS, *, seed: int = SEED, max_running: int = 16
+    directory: Path,
+    faults: str = FAULTS,
+    *,
+    seed: int = SEED,
+    max_running: int = 16,
+    late_seconds: float | None = None,
 ) -> Iterator[tuple[Service, Service]]:
     """An emulator of its own and the fault proxy in front of it, for the block.
 
@@ -91,7 +96,7 @@ def emulator_and_proxy(
         directory / "emulator.log",
     )
     try:
-        with fault_proxy(emulator, directory, faults, seed=seed) as proxy:
+        with fault_proxy(emulator, directory, faults, seed=seed, late_seconds=late_seconds) as proxy:
             yield emulator, proxy
         assert_answers_match_botocore(emulator.endpoint_url, "the fault proxy's emulator")
     finally:
@@ -99,11 +104,14 @@ def emulator_and_proxy(
 
 
 @contextlib.contextmanager
-def fault_proxy(upstream: Service, directory: Path, faults: str, *, seed: int = SEED) -> Iterator[Service]:
+def fault_proxy(
+    upstream: Service, directory: Path, faults: str, *, seed: int = SEED, late_seconds: float | None = None
+) -> Iterator[Service]:
     """The fault proxy's command line in front of ``upstream``, for the block."""
+    late = ["--late-seconds", str(late_seconds)] if late_seconds is not None else []
     proxy = start_service(
         ["airflow_batch_plugin.emulator.faults", "--upstream", upstream.endpoint_url, "--port", "0",
-         "--faults", faults, "--seed", str(seed)],
+         "--faults", faults, "--seed", str(seed), *late],
         directory / f"proxy-{time.monotonic_ns()}.log",
     )  # fmt: skip
     try:

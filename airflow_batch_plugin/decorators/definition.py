@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 #: The decorator spellings stripped from a function's source before it is shipped.
 DECORATOR_NAMES = ("@task.batch", "@batch_task")
-#: Room kept in a job definition for the spec-hash tag the hook adds when registering.
+#: Room kept in a job definition for the tags the hook adds when registering (spec hash, token).
 TAG_ROOM_BYTES = 256
 DEFAULT_VCPUS = 1
 DEFAULT_MEMORY_MIB = 2048

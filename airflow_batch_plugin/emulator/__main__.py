@@ -12,6 +12,8 @@ from airflow_batch_plugin.emulator.bootstrap import (
     DEFAULT_COMPUTE_ENVIRONMENT,
     DEFAULT_JOB_QUEUE,
     DEMO_BUCKET,
+    EKS_COMPUTE_ENVIRONMENT,
+    EKS_JOB_QUEUE,
     FARGATE_COMPUTE_ENVIRONMENT,
     FARGATE_JOB_QUEUE,
 )
@@ -70,6 +72,7 @@ def startup_lines(server: EmulatorServer) -> list[str]:
         lines += [
             f"Job queue: {DEFAULT_JOB_QUEUE} (compute environment {DEFAULT_COMPUTE_ENVIRONMENT})",
             f"Fargate job queue: {FARGATE_JOB_QUEUE} (compute environment {FARGATE_COMPUTE_ENVIRONMENT})",
+            f"EKS job queue: {EKS_JOB_QUEUE} (compute environment {EKS_COMPUTE_ENVIRONMENT})",
             f"S3 bucket: {DEMO_BUCKET}",
         ]
     if server.check_shapes:

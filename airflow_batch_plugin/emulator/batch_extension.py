@@ -22,6 +22,7 @@ from moto.batch.responses import BatchResponse
 from airflow_batch_plugin.emulator.ecs_definitions import ecs_properties_of, register_ecs_job_definition
 from airflow_batch_plugin.emulator.infrastructure_api import install_infrastructure
 from airflow_batch_plugin.emulator.listing import list_jobs
+from airflow_batch_plugin.emulator.multinode import find_node
 from airflow_batch_plugin.emulator.process import supervisor
 from airflow_batch_plugin.emulator.retry import canonical_retry_strategy
 from airflow_batch_plugin.emulator.scheduler import existing_scheduler, scheduler_for
@@ -68,16 +69,27 @@ def submit_job(self: BatchBackend, request: dict[str, Any]) -> tuple[str, str, s
 
 
 def describe_jobs(self: BatchBackend, jobs: list[str] | None) -> list[dict[str, Any]]:
-    """Return JobDetail of each known id or ARN; cost grows with the ids asked, not the jobs stored."""
+    """Return JobDetail of each known id or ARN (multi-node nodes too, ``<jobId>#<N>``).
+
+    Cost grows with the ids asked, not the jobs stored.
+    """
     identifiers = jobs or []
     if len(identifiers) > MAX_DESCRIBE_JOBS:
         raise ClientException(
             f"DescribeJobs accepts at most {MAX_DESCRIBE_JOBS} jobs, got {len(identifiers)}"
         )
     scheduler = scheduler_for(self)
+    details = []
     with scheduler.lock:
-        found = [scheduler.store.get(identifier) for identifier in identifiers]
-        return [job.describe(self.list_tags_for_resource(job.arn)) for job in found if job is not None]
+        for identifier in identifiers:
+            job = scheduler.store.get(identifier)
+            if job is not None:
+                details.append(job.describe(self.list_tags_for_resource(job.arn)))
+                continue
+            node = find_node(scheduler.store, identifier)
+            if node is not None:
+                details.append(node.describe(self.list_tags_for_resource(node.parent.arn)))
+    return details
 
 
 def list_jobs_page(self: BatchBackend, request: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,12 @@ DEFAULT_COMPUTE_ENVIRONMENT = "airflow-batch-ce"
 DEFAULT_JOB_QUEUE = "airflow-batch-queue"
 FARGATE_COMPUTE_ENVIRONMENT = "airflow-batch-fargate-ce"
 FARGATE_JOB_QUEUE = "airflow-batch-fargate-queue"
+EKS_COMPUTE_ENVIRONMENT = "airflow-batch-eks-ce"
+EKS_JOB_QUEUE = "airflow-batch-eks-queue"
+#: The EKS cluster and namespace the EKS compute environment names (no cluster is created: EKS
+#: jobs run as local processes too, and their output goes to this cluster's Container Insights group).
+EKS_CLUSTER_NAME = "airflow-batch-emulator"
+EKS_NAMESPACE = "airflow-batch"
 MAX_VCPUS = 256
 #: The S3 bucket the example DAGs read and write.
 DEMO_BUCKET = "airflow-batch-demo"
@@ -48,8 +54,11 @@ class BootstrapResult:
 
     job_queue: str
     fargate_job_queue: str
+    eks_job_queue: str
     compute_environment: str
     fargate_compute_environment: str
+    eks_compute_environment: str
+    eks_cluster_arn: str
     subnet_id: str
     security_group_id: str
     service_role_arn: str
@@ -148,14 +157,27 @@ def _live(found: list[dict[str, Any]]) -> bool:
     return bool(found) and found[0].get("status") != "DELETED"
 
 
-def _ensure_compute_environment(batch: Any, name: str, service_role: str, resources: dict[str, Any]) -> None:
+def eks_cluster_arn(region: str, account_id: str) -> str:
+    """Return the ARN of the EKS cluster the bootstrap's EKS compute environment names."""
+    return f"arn:aws:eks:{region}:{account_id}:cluster/{EKS_CLUSTER_NAME}"
+
+
+def _ensure_compute_environment(
+    batch: Any,
+    name: str,
+    service_role: str,
+    resources: dict[str, Any],
+    eks_configuration: dict[str, str] | None = None,
+) -> None:
     if not _live(batch.describe_compute_environments(computeEnvironments=[name])["computeEnvironments"]):
+        extra = {"eksConfiguration": eks_configuration} if eks_configuration else {}
         batch.create_compute_environment(
             computeEnvironmentName=name,
             type="MANAGED",
             state="ENABLED",
             computeResources=resources,
             serviceRole=service_role,
+            **extra,
         )
 
 
@@ -197,22 +219,42 @@ def bootstrap(endpoint_url: str | None, region: str) -> BootstrapResult:
     _ensure_compute_environment(
         batch, FARGATE_COMPUTE_ENVIRONMENT, service_role, {**network, "type": "FARGATE"}
     )
-    _ensure_job_queue(batch, DEFAULT_JOB_QUEUE, DEFAULT_COMPUTE_ENVIRONMENT)
-    _ensure_job_queue(batch, FARGATE_JOB_QUEUE, FARGATE_COMPUTE_ENVIRONMENT)
-    for environment in (DEFAULT_COMPUTE_ENVIRONMENT, FARGATE_COMPUTE_ENVIRONMENT):
+    account_id = str(_client("sts", endpoint_url, region).get_caller_identity()["Account"])
+    cluster_arn = eks_cluster_arn(region, account_id)
+    _ensure_compute_environment(
+        batch,
+        EKS_COMPUTE_ENVIRONMENT,
+        service_role,
+        {
+            **network,
+            "type": "EC2",
+            "minvCpus": 0,
+            "instanceTypes": ["optimal"],
+            "instanceRole": instance_profile,
+        },
+        {"eksClusterArn": cluster_arn, "kubernetesNamespace": EKS_NAMESPACE},
+    )
+    environments = (DEFAULT_COMPUTE_ENVIRONMENT, FARGATE_COMPUTE_ENVIRONMENT, EKS_COMPUTE_ENVIRONMENT)
+    for environment in environments:
         wait_until_valid(
             lambda item: batch.describe_compute_environments(computeEnvironments=[item]),
             "computeEnvironments",
             environment,
         )
-    for queue in (DEFAULT_JOB_QUEUE, FARGATE_JOB_QUEUE):
+    _ensure_job_queue(batch, DEFAULT_JOB_QUEUE, DEFAULT_COMPUTE_ENVIRONMENT)
+    _ensure_job_queue(batch, FARGATE_JOB_QUEUE, FARGATE_COMPUTE_ENVIRONMENT)
+    _ensure_job_queue(batch, EKS_JOB_QUEUE, EKS_COMPUTE_ENVIRONMENT)
+    for queue in (DEFAULT_JOB_QUEUE, FARGATE_JOB_QUEUE, EKS_JOB_QUEUE):
         wait_until_valid(lambda item: batch.describe_job_queues(jobQueues=[item]), "jobQueues", queue)
     _ensure_bucket(_client("s3", endpoint_url, region), DEMO_BUCKET)
     return BootstrapResult(
         job_queue=DEFAULT_JOB_QUEUE,
         fargate_job_queue=FARGATE_JOB_QUEUE,
+        eks_job_queue=EKS_JOB_QUEUE,
         compute_environment=DEFAULT_COMPUTE_ENVIRONMENT,
         fargate_compute_environment=FARGATE_COMPUTE_ENVIRONMENT,
+        eks_compute_environment=EKS_COMPUTE_ENVIRONMENT,
+        eks_cluster_arn=cluster_arn,
         subnet_id=subnet_id,
         security_group_id=group_id,
         service_role_arn=service_role,

@@ -86,6 +86,8 @@ NOT_FOR_FARGATE = (
 )
 INSTANCE_TYPE_ALIASES = ("optimal", "default_x86_64", "default_arm64")
 DEFAULT_UPDATE_POLICY = {"terminateJobsOnUpdate": False, "jobExecutionTimeoutMinutes": 30}
+#: UpdatePolicy.jobExecutionTimeoutMinutes: 1..7200 (botocore's model and the API reference).
+MIN_JOB_EXECUTION_TIMEOUT_MINUTES, MAX_JOB_EXECUTION_TIMEOUT_MINUTES = 1, 7200
 MAX_SUBNETS = 16
 EKS_CLUSTER_ARN = re.compile(r"^arn:aws[a-z-]*:eks:[a-z0-9-]+:\d{12}:cluster/[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 KUBERNETES_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -608,9 +610,10 @@ def update(
         minutes = policy.get(
             "jobExecutionTimeoutMinutes", environment.update_policy["jobExecutionTimeoutMinutes"]
         )
-        if not 1 <= int(minutes) <= 360:
+        if not MIN_JOB_EXECUTION_TIMEOUT_MINUTES <= int(minutes) <= MAX_JOB_EXECUTION_TIMEOUT_MINUTES:
             raise client_error(
-                f"updatePolicy.jobExecutionTimeoutMinutes must be between 1 and 360, got {minutes}"
+                "updatePolicy.jobExecutionTimeoutMinutes must be between "
+                f"{MIN_JOB_EXECUTION_TIMEOUT_MINUTES} and {MAX_JOB_EXECUTION_TIMEOUT_MINUTES}, got {minutes}"
             )
     resources = (
         _apply_resource_update(environment, request["computeResources"])

@@ -10,6 +10,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 DEFAULT_LOG_GROUP = "/aws/batch/job"
+#: The ECS container name of a container job, and of the one unnamed container of an ECS task.
+DEFAULT_CONTAINER_NAME = "default"
 
 
 def substitute_parameters(command: Sequence[str], parameters: Mapping[str, str]) -> list[str]:
@@ -107,19 +109,32 @@ def node_container(
     return apply_container_overrides(container, overrides, parameters)
 
 
+def _eks_container_override(
+    overrides: Sequence[Mapping[str, Any]], container: Mapping[str, Any], index: int
+) -> Mapping[str, Any]:
+    """Return the override aimed at a container: by ``name`` when overrides name one, else by position."""
+    named = [override for override in overrides if override.get("name")]
+    if named:
+        return next((item for item in named if item["name"] == container.get("name")), {})
+    return overrides[index] if index < len(overrides) else {}
+
+
 def eks_containers(
-    eks_properties: Mapping[str, Any], eks_override: Mapping[str, Any] | None, parameters: Mapping[str, str]
+    eks_properties: Mapping[str, Any],
+    eks_override: Mapping[str, Any] | None,
+    parameters: Mapping[str, str],
+    key: str = "containers",
 ) -> list[dict[str, Any]]:
-    """Return the pod's containers with ``eksPropertiesOverride`` and parameters applied."""
-    base = (eks_properties.get("podProperties") or {}).get("containers") or []
-    overrides = ((eks_override or {}).get("podProperties") or {}).get("containers") or []
+    """Return the pod's ``containers`` (or ``initContainers``), ``eksPropertiesOverride`` applied."""
+    base = (eks_properties.get("podProperties") or {}).get(key) or []
+    overrides = ((eks_override or {}).get("podProperties") or {}).get(key) or []
     merged_containers = []
     for index, container in enumerate(base):
         merged = copy.deepcopy(dict(container))
-        override = overrides[index] if index < len(overrides) else {}
-        for key in ("command", "args", "image", "resources"):
-            if key in override:
-                merged[key] = copy.deepcopy(override[key])
+        override = _eks_container_override(overrides, container, index)
+        for field in ("command", "args", "image", "resources"):
+            if field in override:
+                merged[field] = copy.deepcopy(override[field])
         merged["env"] = merge_name_values(merged.get("env") or [], override.get("env") or [])
         merged["command"] = substitute_parameters(merged.get("command") or [], parameters)
         merged["args"] = substitute_parameters(merged.get("args") or [], parameters)
@@ -136,3 +151,16 @@ def log_destination(properties: Mapping[str, Any], definition_name: str) -> tupl
     return options.get("awslogs-group", DEFAULT_LOG_GROUP), options.get(
         "awslogs-stream-prefix", definition_name
     )
+
+
+def awslogs_destination(
+    properties: Mapping[str, Any], definition_name: str, task_arn: str
+) -> tuple[str, str]:
+    """Return the log group and stream of a container of an ECS task, as the awslogs driver names it.
+
+    The stream is ``<prefix>/<container name>/<ECS task id>``; a container job's container (and an
+    unnamed one) is ECS container ``default``.
+    """
+    group, prefix = log_destination(properties, definition_name)
+    name = properties.get("name") or DEFAULT_CONTAINER_NAME
+    return group, f"{prefix}/{name}/{task_arn.rsplit('/', 1)[-1]}"

@@ -28,7 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 from moto.batch.exceptions import ClientException
 
-from airflow_batch_plugin.emulator.containers import apply_container_overrides, resource_value
+from airflow_batch_plugin.emulator.containers import (
+    DEFAULT_CONTAINER_NAME,
+    apply_container_overrides,
+    resource_value,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -43,8 +47,6 @@ RESOURCE_TYPES = ("GPU", "VCPU", "MEMORY")
 MIN_JOB_MEMORY_MIB = 4
 MIN_CONTAINER_TIMEOUT_SECONDS = 2
 MAX_FARGATE_CONTAINER_TIMEOUT_SECONDS = 120
-#: The ECS container name of a container job, and of the one unnamed container of an ECS task.
-DEFAULT_CONTAINER_NAME = "default"
 FARGATE = "FARGATE"
 
 

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from airflow_batch_plugin.emulator.attempt_units import AttemptUnits
+
 #: TaskContainerProperties members a job's container detail repeats (TaskContainerDetails).
 CONTAINER_DETAIL_KEYS = (
     "command",
@@ -88,13 +90,38 @@ def describe_ecs_properties(
     return {"taskProperties": [task_detail]}
 
 
+def task_container_runtime(
+    containers: Sequence[Mapping[str, Any]],
+    units: AttemptUnits,
+    network_interfaces: Sequence[Mapping[str, str]],
+) -> list[dict[str, Any]]:
+    """Return what an attempt knows of each container (AttemptTaskContainerDetails).
+
+    Its declared name, exit code, reason, log stream and the task's network interfaces.
+    """
+    details = []
+    for container, unit in zip(containers, units, strict=True):
+        detail: dict[str, Any] = {}
+        if container.get("name") is not None:
+            detail["name"] = container["name"]
+        if unit.exit_code is not None:
+            detail["exitCode"] = unit.exit_code
+        if unit.reason is not None:
+            detail["reason"] = unit.reason
+        detail["logStreamName"] = unit.log_stream_name
+        detail["networkInterfaces"] = [dict(item) for item in network_interfaces]
+        details.append(detail)
+    return details
+
+
 def attempt_task_properties(
-    containers: Sequence[Mapping[str, Any]], task_arn: str, container_instance_arn: str | None
+    containers: Sequence[Mapping[str, Any]], task_arn: str | None, container_instance_arn: str | None
 ) -> list[dict[str, Any]]:
     """Return AttemptDetail.taskProperties (one AttemptEcsTaskDetails) of a finished attempt."""
     task: dict[str, Any] = {}
     if container_instance_arn is not None:
         task["containerInstanceArn"] = container_instance_arn
-    task["taskArn"] = task_arn
+    if task_arn is not None:
+        task["taskArn"] = task_arn
     task["containers"] = [copy.deepcopy(dict(container)) for container in containers]
     return [task]

@@ -14,6 +14,12 @@ GPUs a GPU resource requirement; the log configuration is the container's, with 
 defaults Batch applies (group ``/aws/batch/job``, the region, stream prefix the job definition
 name). The task's size is the sum of its containers; Fargate tasks use network mode awsvpc.
 Registered through moto's ECS backend API only.
+
+A multi-node parallel job on ECS runs each node as an ECS task of its own, in ``awsvpc`` network
+mode (user guide, "Networking modes for AWS Batch jobs"), so it has task definitions too: the
+emulator registers one per node group, in the same family and with the same rules as a container
+job's (ECS container ``default``, as in the node's ``<prefix>/default/<task id>`` stream). AWS
+does not document their names; this is the emulator's reading. An EKS job runs pods: none.
 """
 
 from __future__ import annotations
@@ -22,9 +28,8 @@ import copy
 import logging
 from typing import TYPE_CHECKING, Any
 
-from airflow_batch_plugin.emulator.containers import DEFAULT_LOG_GROUP, resource_value
+from airflow_batch_plugin.emulator.containers import DEFAULT_CONTAINER_NAME, DEFAULT_LOG_GROUP, resource_value
 from airflow_batch_plugin.emulator.ecs_definitions import (
-    DEFAULT_CONTAINER_NAME,
     FARGATE,
     container_name,
     ecs_properties_of,
@@ -41,7 +46,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CPU_UNITS_PER_VCPU = 1024
-_ARN_ATTRIBUTE = "ecs_task_definition_arn"
+_ARNS_ATTRIBUTE = "ecs_task_definition_arns"
 _COPIED_CONTAINER_KEYS = (
     "command",
     "environment",
@@ -92,13 +97,18 @@ def container_definition(
     return definition
 
 
-def task_definition_request(job_definition: Any, region: str) -> dict[str, Any] | None:
-    """Return the arguments of moto's ``register_task_definition`` for a job definition, or None.
+def task_definition_requests(job_definition: Any, region: str) -> list[dict[str, Any]]:
+    """Return the arguments of moto's ``register_task_definition`` for each task definition behind a job.
 
-    None for kinds that run no single ECS task here (multi-node, EKS).
+    A container job and an ECS multi-container job run one ECS task: one task definition. A
+    multi-node job runs each node as an ECS task of its own, in ``awsvpc`` network mode: one per
+    node group (``nodeRangeProperties`` entry with a container). An EKS job runs pods: none.
     """
     family = job_definition.name
+    if getattr(job_definition, "eks_properties", None) is not None:
+        return []
     ecs_properties = ecs_properties_of(job_definition)
+    fargate = FARGATE in (job_definition.platform_capabilities or [])
     if ecs_properties is not None:
         task = task_properties(ecs_properties)
         containers = list(task.get("containers") or [])
@@ -106,21 +116,44 @@ def task_definition_request(job_definition: Any, region: str) -> dict[str, Any] 
             container_definition(container_name(item), item, is_essential(item), family, region)
             for item in containers
         ]
-        task_role, properties = task.get("taskRoleArn"), task
-    elif job_definition.container_properties is not None and job_definition.type == "container":
-        properties = job_definition.container_properties
-        containers = [properties]
-        definitions = [container_definition(DEFAULT_CONTAINER_NAME, properties, True, family, region)]
-        task_role = properties.get("jobRoleArn")
-    else:
-        return None
+        return [_request(family, task, containers, definitions, task.get("taskRoleArn"), fargate, fargate)]
+    if job_definition.type == "multinode":
+        ranges = (job_definition.node_properties or {}).get("nodeRangeProperties") or []
+        return [
+            _container_job_request(family, node_range["container"], region, False, True)
+            for node_range in ranges
+            if node_range.get("container")
+        ]
+    if job_definition.container_properties is not None:
+        return [_container_job_request(family, job_definition.container_properties, region, fargate, fargate)]
+    return []
+
+
+def _container_job_request(
+    family: str, properties: Mapping[str, Any], region: str, fargate: bool, awsvpc: bool
+) -> dict[str, Any]:
+    """Return the request of a task of one container, ECS container ``default``."""
+    definitions = [container_definition(DEFAULT_CONTAINER_NAME, properties, True, family, region)]
+    return _request(
+        family, properties, [properties], definitions, properties.get("jobRoleArn"), fargate, awsvpc
+    )
+
+
+def _request(
+    family: str,
+    properties: Mapping[str, Any],
+    containers: list[Any],
+    definitions: list[dict[str, Any]],
+    task_role: str | None,
+    fargate: bool,
+    awsvpc: bool,
+) -> dict[str, Any]:
     vcpus, memory, _ = task_size(containers)
-    fargate = FARGATE in (job_definition.platform_capabilities or [])
     return {
         "family": family,
         "container_definitions": definitions,
         "volumes": copy.deepcopy(properties.get("volumes") or []),
-        "network_mode": "awsvpc" if fargate else None,
+        "network_mode": "awsvpc" if awsvpc else None,
         "requires_compatibilities": [FARGATE] if fargate else ["EC2"],
         "cpu": str(int(vcpus * CPU_UNITS_PER_VCPU)) if vcpus else None,
         "memory": str(int(memory)) if memory else None,
@@ -142,22 +175,25 @@ def _still_active(ecs_backend: Any, arn: str | None) -> bool:
         return False
 
 
-def register_task_definition_of(ecs_backend: Any, job: BatchJob) -> str | None:
-    """Return the ARN of the ECS task definition behind ``job``, registering it if needed.
+def register_task_definitions_of(ecs_backend: Any, job: BatchJob) -> list[str]:
+    """Return the ARNs of the ECS task definitions behind ``job``, registering those missing.
 
-    A job definition that moto's ECS model refuses gets none (logged): the job still runs.
+    Each is reused while it stays ACTIVE. One that moto's ECS model refuses is left out (logged):
+    the job still runs.
     """
     job_definition = job.definition
-    arn = job_definition.__dict__.get(_ARN_ATTRIBUTE)
-    if _still_active(ecs_backend, arn):
-        return str(arn)
-    request = task_definition_request(job_definition, ecs_backend.region_name)
-    if request is None:
-        return None
-    try:
-        registered = ecs_backend.register_task_definition(**request)
-    except Exception as error:
-        logger.warning("no ECS task definition for %s: %s", job_definition.arn, error)
-        return None
-    job_definition.__dict__[_ARN_ATTRIBUTE] = registered.arn
-    return str(registered.arn)
+    known: list[str | None] = job_definition.__dict__.setdefault(_ARNS_ATTRIBUTE, [])
+    arns = []
+    for index, request in enumerate(task_definition_requests(job_definition, ecs_backend.region_name)):
+        if index >= len(known):
+            known.append(None)
+        arn = known[index]
+        if not _still_active(ecs_backend, arn):
+            try:
+                arn = str(ecs_backend.register_task_definition(**request).arn)
+            except Exception as error:
+                logger.warning("no ECS task definition for %s: %s", job_definition.arn, error)
+                continue
+            known[index] = arn
+        arns.append(str(arn))
+    return arns

@@ -6,14 +6,20 @@ A fault spec is a comma-separated list of rules ``TARGET:KIND=VALUE``:
   ``logs:*``, ``s3:*``...: every action of a service), an action (``SubmitJob``) or a qualified
   action (``logs:GetLogEvents``). The most specific rule of a kind wins for an action.
 - ``KIND``: ``throttle`` (429 TooManyRequestsException for Batch, 400 ThrottlingException for
-  Logs), ``500``, ``503``, ``reset`` (the connection is closed without an answer), ``transient``
-  (one of 500, 503 and reset, evenly), ``slow`` (the request waits the proxy's slow delay, then
-  goes through), or ``limit`` (throttle whatever exceeds VALUE calls a second, burst one second).
-  ``500``, ``503``, ``reset`` and ``transient`` take ``@after``: the request reaches the emulator
-  and its answer is lost (a write then did happen, unknown to the client).
+  Logs), ``500``, ``503``, ``reset`` (the connection is closed without an answer), ``timeout`` (no
+  answer at all: the proxy holds the connection until the client gives up), ``transient`` (one of
+  500, 503 and reset, evenly), ``lost`` (one of 503, reset and timeout, evenly: every way a
+  gateway loses an answer), ``slow`` (the request waits the proxy's slow delay, then goes
+  through), or ``limit`` (throttle whatever exceeds VALUE calls a second, burst one second).
+  Without a suffix a fault happens instead of the request reaching the emulator. ``500``,
+  ``503``, ``reset``, ``timeout``, ``transient`` and ``lost`` take a suffix that lets it through:
+  ``@after``: the request reaches the emulator, then its answer is lost (a write did happen,
+  unknown to the client); ``@late``: the client gets the fault first, and the request reaches
+  the emulator the proxy's late delay after that (a gateway's 503, a reset or a timeout in front
+  of a service that still acts on the request a moment later).
 - ``VALUE``: the fraction of the action's requests (0..1); the fractions of one action add up.
 
-Example: ``SubmitJob:throttle=0.3,*:transient=0.05,SubmitJob:reset@after=0.05``.
+Example: ``SubmitJob:throttle=0.3,*:transient=0.05,SubmitJob:reset@after=0.05,SubmitJob:lost@late=0.2``.
 """
 
 from __future__ import annotations
@@ -29,11 +35,15 @@ if TYPE_CHECKING:
     import random
     from collections.abc import Iterable, Mapping, Sequence
 
-KINDS = ("throttle", "500", "503", "reset", "transient", "slow", "limit")
-AFTER_KINDS = frozenset({"500", "503", "reset", "transient"})
+KINDS = ("throttle", "500", "503", "reset", "timeout", "transient", "lost", "slow", "limit")
+#: The kinds that take ``@after`` or ``@late`` (the request goes through, the answer is lost).
+AFTER_KINDS = frozenset({"500", "503", "reset", "timeout", "transient", "lost"})
+#: The suffixes of a kind: when the request reaches the emulator, relative to the fault.
+WHENS = ("before", "after", "late")
 #: What ``*`` covers: the services whose throttles and faults the plugin must ride out.
 DEFAULT_SERVICES = frozenset({"batch", "logs"})
 TRANSIENT_CHOICES = ("500", "503", "reset")
+LOST_CHOICES = ("503", "reset", "timeout")
 
 
 class Action(NamedTuple):
@@ -55,11 +65,14 @@ class FaultRule:
     kind: str
     value: float
     after: bool = False
+    late: bool = False
 
     @property
     def label(self) -> str:
-        """The fault's name in counts: ``throttle``, ``reset@after``..."""
-        return f"{self.kind}@after" if self.after else self.kind
+        """The fault's name in counts: ``throttle``, ``reset@after``, ``503@late``..."""
+        if self.after:
+            return f"{self.kind}@after"
+        return f"{self.kind}@late" if self.late else self.kind
 
     def specificity(self, action: Action) -> int:
         """How closely the rule names ``action``: -1 no match, 0 ``*`` .. 3 ``service:Name``."""
@@ -86,8 +99,10 @@ def parse_rules(spec: str) -> list[FaultRule]:
             raise ValueError(f"fault rule {raw!r}: expected TARGET:KIND=VALUE")
         if kind not in KINDS:
             raise ValueError(f"fault rule {raw!r}: kind must be one of {', '.join(KINDS)}")
-        if at and (when not in ("before", "after") or (when == "after" and kind not in AFTER_KINDS)):
-            raise ValueError(f"fault rule {raw!r}: only {', '.join(sorted(AFTER_KINDS))} take @after")
+        if at and (when not in WHENS or (when != "before" and kind not in AFTER_KINDS)):
+            raise ValueError(
+                f"fault rule {raw!r}: only {', '.join(sorted(AFTER_KINDS))} take @after or @late"
+            )
         try:
             value = float(value_text)
         except ValueError:
@@ -96,7 +111,7 @@ def parse_rules(spec: str) -> list[FaultRule]:
             raise ValueError(f"fault rule {raw!r}: a limit is a positive number of calls a second")
         if kind != "limit" and not 0 <= value <= 1:
             raise ValueError(f"fault rule {raw!r}: a rate is a fraction between 0 and 1")
-        rules.append(FaultRule(target.strip(), kind, value, after=when == "after"))
+        rules.append(FaultRule(target.strip(), kind, value, after=when == "after", late=when == "late"))
     return rules
 
 
@@ -138,6 +153,8 @@ def draw(rng: random.Random, slices: list[tuple[str, float]]) -> str | None:
             kind, at, when = label.partition("@")
             if kind == "transient":
                 kind = rng.choice(TRANSIENT_CHOICES)
+            elif kind == "lost":
+                kind = rng.choice(LOST_CHOICES)
             return f"{kind}{at}{when}"
         point -= rate
     return None

@@ -2,10 +2,13 @@
 
 Point an Airflow connection (or a boto3 client) at the proxy and it forwards every request to
 the emulator, except that, per AWS API action and at the rates of its fault spec (see
-:mod:`.fault_rules`), it answers throttles, 500s and 503s, resets connections, delays requests,
-or forwards a request and then loses the answer (``@after``: how a SubmitJob becomes
-ambiguous). It counts every request and every fault per action; decisions come from one random
-stream per action, seeded, so the n-th request of an action meets the same fault every run.
+:mod:`.fault_rules`), it answers throttles, 500s and 503s, resets connections, answers nothing
+until the client times out, delays requests, forwards a request and then loses the answer
+(``@after``: how a SubmitJob becomes ambiguous), or fails the client first and lets the request
+reach the emulator a set delay later (``@late``: the request lands after the client already saw
+the 503, the reset or its timeout). It counts every request and every fault per action;
+decisions come from one random stream per action, seeded, so the n-th request of an action meets
+the same fault every run.
 
 By hand::
 
@@ -13,8 +16,8 @@ By hand::
         --faults '*:throttle=0.3,*:transient=0.05'
 
 It prints the Airflow connection to use and, when stopped (Ctrl-C), the counts. The counts are
-also served as JSON at ``GET /_faults/counts`` (``POST /_faults/reset`` clears them). It listens on
-loopback only.
+also served as JSON at ``GET /_faults/counts`` (``POST /_faults/reset`` clears them); ``pending``
+counts the requests held to land late that have not landed yet. It listens on loopback only.
 """
 
 from __future__ import annotations
@@ -56,6 +59,10 @@ if TYPE_CHECKING:
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 CONTROL_PREFIX = "/_faults/"
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade"})
+#: How long a ``timeout`` fault holds a connection at most when the client never gives up.
+MAX_HOLD_SECONDS = 600.0
+#: How often a held connection is checked for the client having given up.
+HOLD_CHECK_SECONDS = 0.02
 
 
 @dataclass
@@ -63,7 +70,8 @@ class ActionCounts:
     """What the proxy saw of one action.
 
     ``succeeded`` counts requests the upstream applied (forwarded, answered below 400), whether
-    or not their answer then reached the client; ``faults`` counts injected faults by label.
+    or not their answer then reached the client; ``faults`` counts injected faults by label;
+    ``pending`` counts the requests of ``@late`` faults still waiting to reach the upstream.
     """
 
     requests: int = 0
@@ -71,11 +79,27 @@ class ActionCounts:
     succeeded: int = 0
     upstream_errors: int = 0
     faults: dict[str, int] = field(default_factory=dict)
+    pending: int = 0
 
     def copy(self) -> ActionCounts:
         return ActionCounts(
-            self.requests, self.forwarded, self.succeeded, self.upstream_errors, dict(self.faults)
+            self.requests,
+            self.forwarded,
+            self.succeeded,
+            self.upstream_errors,
+            dict(self.faults),
+            self.pending,
         )
+
+
+@dataclass(frozen=True)
+class _HeldRequest:
+    """What the proxy keeps of a request to forward later: method, path, headers and body."""
+
+    method: str
+    path_qs: str
+    headers: dict[str, str]
+    body: bytes
 
 
 @dataclass
@@ -92,6 +116,8 @@ class FaultProxy:
     :param rules: a fault spec (see :mod:`.fault_rules`) or parsed rules; empty: no faults.
     :param seed: seed of the per-action random streams.
     :param slow_seconds: how long a ``slow`` fault delays a request.
+    :param late_seconds: how long after the client saw an ``@late`` fault (the error answer, the
+        reset, or its own timeout) the request reaches the upstream.
     :param host: loopback address to listen on.
     :param port: port to listen on (0 picks a free one).
     """
@@ -103,15 +129,19 @@ class FaultProxy:
         *,
         seed: int = 0,
         slow_seconds: float = 1.0,
+        late_seconds: float = 1.0,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         if host not in LOOPBACK:
             raise ValueError(f"the fault proxy listens on loopback only, not {host!r}")
+        if late_seconds < 0:
+            raise ValueError(f"late_seconds={late_seconds!r}: must be zero or more seconds")
         self.upstream = upstream.rstrip("/")
         self.rules = parse_rules(rules) if isinstance(rules, str) else list(rules)
         self.seed = seed
         self.slow_seconds = slow_seconds
+        self.late_seconds = late_seconds
         self.host = host
         self.port = port
         self._lock = threading.Lock()
@@ -122,6 +152,7 @@ class FaultProxy:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._failure: BaseException | None = None
+        self._late: set[asyncio.Task[None]] = set()
         check_rates(self.rules)  # a bad spec fails now, not mid-run
 
     @property
@@ -147,14 +178,19 @@ class FaultProxy:
             total.forwarded += counts.forwarded
             total.succeeded += counts.succeeded
             total.upstream_errors += counts.upstream_errors
+            total.pending += counts.pending
             for label, number in counts.faults.items():
                 total.faults[label] = total.faults.get(label, 0) + number
         return total
 
     def reset(self) -> None:
-        """Forget the counts (the random streams go on)."""
+        """Forget the counts (the random streams go on; requests still to land late stay pending)."""
         with self._lock:
-            self._counts = {}
+            self._counts = {
+                key: ActionCounts(pending=counts.pending)
+                for key, counts in self._counts.items()
+                if counts.pending
+            }
 
     def _count(self, action: Action, **deltas: int) -> None:
         with self._lock:
@@ -236,6 +272,9 @@ class FaultProxy:
         try:
             await self._stop.wait()
         finally:
+            for task in list(self._late):  # requests that were to land late never will
+                task.cancel()
+            await asyncio.gather(*self._late, return_exceptions=True)
             await runner.cleanup()
             await session.close()
 
@@ -251,34 +290,89 @@ class FaultProxy:
         kind, _, when = (fault or "").partition("@")
         if fault:
             self._count_fault(action, fault)
+        if when == "late":
+            return await self._fail_then_land(request, action, kind, body, session)
         if kind in ("throttle", "limit", "500", "503") and when != "after":
             status, headers, payload = error_answer(action, "throttle" if kind == "limit" else kind)
             return web.Response(status=status, headers=headers, body=payload)
         if kind == "reset" and when != "after":
             return self._reset(request)
+        if kind == "timeout" and when != "after":
+            return await self._hold(request)
         if kind == "slow":
             await asyncio.sleep(self.slow_seconds)
-        status, headers, payload = await self._forward(request, body, session)
+        status, headers, payload = await self._forward(self._held(request, body), session)
         self._count(action, forwarded=1, succeeded=int(status < 400), upstream_errors=int(status >= 400))
         if kind == "reset":
             return self._reset(request)
+        if kind == "timeout":
+            return await self._hold(request)
         if kind in ("500", "503"):
             status, headers, payload = error_answer(action, kind)
         return web.Response(status=status, headers=headers, body=payload)
 
-    async def _forward(
-        self, request: web.Request, body: bytes, session: aiohttp.ClientSession
-    ) -> tuple[int, dict[str, str], bytes]:
+    async def _fail_then_land(
+        self,
+        request: web.Request,
+        action: Action,
+        kind: str,
+        body: bytes,
+        session: aiohttp.ClientSession,
+    ) -> web.StreamResponse:
+        """Fail the client first (an error answer, a reset, or silence until it gives up), then
+        forward the request ``late_seconds`` after the client saw the failure."""
+        held = self._held(request, body)
+        self._count(action, pending=1)
+        if kind == "timeout":
+            response = await self._hold(request)
+        elif kind == "reset":
+            response = self._reset(request)
+        else:
+            status, headers, payload = error_answer(action, kind)
+            response = web.Response(status=status, headers=headers, body=payload)
+            await response.prepare(request)
+            await response.write_eof()  # the client has its answer before the request lands
+        task = asyncio.get_running_loop().create_task(self._land_late(action, held, session))
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
+        return response
+
+    async def _land_late(self, action: Action, held: _HeldRequest, session: aiohttp.ClientSession) -> None:
+        try:
+            await asyncio.sleep(self.late_seconds)
+            status, _, _ = await self._forward(held, session)
+            self._count(action, forwarded=1, succeeded=int(status < 400), upstream_errors=int(status >= 400))
+        finally:
+            self._count(action, pending=-1)
+
+    @staticmethod
+    def _held(request: web.Request, body: bytes) -> _HeldRequest:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+        return _HeldRequest(request.method, request.path_qs, headers, body)
+
+    async def _forward(
+        self, held: _HeldRequest, session: aiohttp.ClientSession
+    ) -> tuple[int, dict[str, str], bytes]:
         try:
             async with session.request(
-                request.method, self.upstream + request.path_qs, data=body, headers=headers
+                held.method, self.upstream + held.path_qs, data=held.body, headers=held.headers
             ) as upstream:
                 payload = await upstream.read()
                 kept = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
                 return upstream.status, kept, payload
         except Exception as error:  # the emulator is gone: a bad gateway, as a load balancer says
             return 502, {"Content-Type": "text/plain"}, f"upstream unreachable: {error!r}".encode()
+
+    @staticmethod
+    async def _hold(request: web.Request) -> web.StreamResponse:
+        """Answer nothing until the client gives up and closes the connection (its read timeout)."""
+        deadline = time.monotonic() + MAX_HOLD_SECONDS
+        while time.monotonic() < deadline:
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                break
+            await asyncio.sleep(HOLD_CHECK_SECONDS)
+        return FaultProxy._reset(request)  # never sent when the client is gone
 
     @staticmethod
     def _reset(request: web.Request) -> web.StreamResponse:
@@ -324,6 +418,12 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the fault decisions (default 0)")
     parser.add_argument("--slow-seconds", type=float, default=1.0, help="delay of a slow fault (default 1)")
+    parser.add_argument(
+        "--late-seconds",
+        type=float,
+        default=1.0,
+        help="how long after the client saw an @late fault its request lands (default 1)",
+    )
     parser.add_argument("--region", default="us-east-1", help="region of the printed Airflow connection")
     return parser.parse_args(argv)
 
@@ -337,6 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             arguments.faults,
             seed=arguments.seed,
             slow_seconds=arguments.slow_seconds,
+            late_seconds=arguments.late_seconds,
             host=arguments.host,
             port=arguments.port,
         )

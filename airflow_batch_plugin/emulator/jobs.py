@@ -5,9 +5,10 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_batch_plugin.emulator.containers import (
+    DEFAULT_CONTAINER_NAME,
     apply_container_overrides,
     eks_containers,
     node_container,
@@ -18,7 +19,17 @@ from airflow_batch_plugin.emulator.ecs_definitions import (
     merged_task_containers,
     task_properties,
 )
-from airflow_batch_plugin.emulator.ecs_job_detail import attempt_task_properties, describe_ecs_properties
+from airflow_batch_plugin.emulator.ecs_job_detail import (
+    attempt_task_properties,
+    describe_ecs_properties,
+    task_container_runtime,
+)
+
+if TYPE_CHECKING:
+    from airflow_batch_plugin.emulator.attempt_units import AttemptUnits
+    from airflow_batch_plugin.emulator.eks_pods import EksPod
+    from airflow_batch_plugin.emulator.multinode import NodeJob
+    from airflow_batch_plugin.emulator.process import LinesCallback
 
 SUBMITTED = "SUBMITTED"
 PENDING = "PENDING"
@@ -36,6 +47,7 @@ ESSENTIAL_CONTAINER_EXITED = "Essential container in task exited"
 DEPENDENT_JOB_FAILED = "Dependent Job failed"
 ARRAY_CHILD_JOB_FAILED = "Array Child Job failed"
 ATTEMPT_TIMED_OUT = "Job attempt duration exceeded timeout"
+TASK_FAILED_TO_START = "Task failed to start"
 
 CONTAINER_KIND = "container"
 MULTINODE_KIND = "multinode"
@@ -75,18 +87,40 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def container_detail(
+    merged: dict[str, Any], runtime: dict[str, Any], network_interfaces: list[dict[str, str]] | None
+) -> dict[str, Any]:
+    """Return the ContainerDetail shape: a merged container plus what is known of its run.
+
+    ``network_interfaces`` is None until the container has a task.
+    """
+    container = {key: copy.deepcopy(merged[key]) for key in _CONTAINER_DETAIL_KEYS if key in merged}
+    container.setdefault("command", [])
+    container.setdefault("environment", [])
+    container.update({key: value for key, value in runtime.items() if value is not None})
+    if network_interfaces is not None:
+        container["networkInterfaces"] = copy.deepcopy(network_interfaces)
+    return container
+
+
 @dataclass
 class Attempt:
-    """One finished attempt, as DescribeJobs lists it under ``attempts``."""
+    """One finished attempt, as DescribeJobs lists it under ``attempts`` (or ``eksAttempts``).
+
+    A multi-node parent's attempt has no task of its own (``task_arn`` None): its container shows
+    only the main node's exit code and reason. An EKS attempt has its ``pod``.
+    """
 
     started_at: int | None
     stopped_at: int
     status_reason: str
-    task_arn: str
+    task_arn: str | None
     container_instance_arn: str | None
     log_stream_name: str | None
     exit_code: int | None
     reason: str | None
+    network_interfaces: list[dict[str, str]] = field(default_factory=list)
+    pod: EksPod | None = None
     #: AttemptTaskContainerDetails of each container of an ECS multi-container job (else None).
     task_containers: list[dict[str, Any]] | None = None
 
@@ -100,7 +134,12 @@ class Attempt:
                     )
                 }
             )
-        container: dict[str, Any] = {"taskArn": self.task_arn, "networkInterfaces": []}
+        container: dict[str, Any] = {}
+        if self.task_arn is not None:
+            container = {
+                "taskArn": self.task_arn,
+                "networkInterfaces": copy.deepcopy(self.network_interfaces),
+            }
         optional = {
             "containerInstanceArn": self.container_instance_arn,
             "exitCode": self.exit_code,
@@ -116,19 +155,10 @@ class Attempt:
             detail["startedAt"] = self.started_at
         return detail
 
-    def describe_eks(self, pod_name: str) -> dict[str, Any]:
-        """Return the EksAttemptDetail shape."""
-        container = {key: value for key, value in (("exitCode", self.exit_code), ("reason", self.reason))}
-        detail: dict[str, Any] = {
-            "containers": [{key: value for key, value in container.items() if value is not None}],
-            "podName": pod_name,
-            "nodeName": "emulator-node",
-            "stoppedAt": self.stopped_at,
-            "statusReason": self.status_reason,
-        }
-        if self.started_at is not None:
-            detail["startedAt"] = self.started_at
-        return detail
+    def describe_eks(self) -> dict[str, Any]:
+        """Return the EksAttemptDetail shape (from the attempt's pod)."""
+        assert self.pod is not None
+        return self.pod.describe_attempt(self.started_at, self.stopped_at, self.status_reason)
 
 
 WAITING_PHASE = "waiting"
@@ -138,30 +168,35 @@ RUNNING_PHASE = "running"
 
 @dataclass(eq=False)
 class ActiveAttempt:
-    """The attempt in progress: its processes, log streams and why the emulator may be stopping it.
+    """The attempt in progress: its units, processes, network and why the emulator may be stopping it.
 
-    ``phase`` is ``waiting`` (STARTING, nothing started), ``launching`` (processes being started
-    outside the lock) or ``running`` (processes attached). ``stop_reason`` is the statusReason the
-    attempt ends with when the emulator, not the container, ends it; ``retryable`` is False when
-    that end must not be retried (TerminateJob, timeout).
+    ``units`` (``attempt_units.AttemptUnits``) are its processes, indexed like
+    ``BatchJob.unit_container``: the one container, the nodes of a multi-node job, the init
+    containers then containers of an EKS pod, the containers of an ECS task; they carry the
+    kind's rules. ``phase`` is ``waiting`` (STARTING, nothing started), ``launching`` (the first
+    processes being started outside the lock) or ``running``; ``launch_in_flight`` is True while
+    any of its processes are being started outside the lock. ``sinks`` write each unit's output
+    to its log stream; ``secrets`` holds each unit's resolved secrets once its task is
+    initialized. ``stop_reason`` is the statusReason the attempt ends with when the emulator, not
+    a container, ends it; ``retryable`` is False when that end must not be retried (TerminateJob,
+    timeout).
     """
 
     number: int
     slots: int
-    task_arn: str
+    task_arn: str | None
     container_instance_arn: str | None
-    main_node: int = 0
+    units: AttemptUnits
+    network_interfaces: list[dict[str, str]] = field(default_factory=list)
+    pod: EksPod | None = None
     phase: str = WAITING_PHASE
-    log_stream_names: dict[int, str] = field(default_factory=dict)
+    launch_in_flight: bool = False
     started_at: int | None = None
     handles: dict[int, Any] = field(default_factory=dict)
-    exit_codes: dict[int, int] = field(default_factory=dict)
-    pending_nodes: set[int] = field(default_factory=set)
+    sinks: dict[int, LinesCallback] = field(default_factory=dict)
+    secrets: dict[int, dict[str, str]] = field(default_factory=dict)
     stop_reason: str | None = None
-    container_reason: str | None = None
     retryable: bool = True
-    #: The containers of an ECS multi-container job (an ``ecs_tasks.EcsTaskRun``), else None.
-    ecs_task: Any = None
 
 
 @dataclass(eq=False)
@@ -203,7 +238,9 @@ class BatchJob:
     compute_environment: Any = None
     entered_status_at: float = 0.0
     ready_seq: int = -1
+    node_jobs: list[NodeJob] = field(default_factory=list)
     _containers: list[dict[str, Any]] | None = None
+    _init_containers: list[dict[str, Any]] | None = None
 
     @property
     def kind(self) -> str:
@@ -241,15 +278,31 @@ class BatchJob:
         return int(self.definition.node_properties.get("mainNode", 0))
 
     def containers(self) -> list[dict[str, Any]]:
-        """Return the merged container of each node (one for container and EKS jobs)."""
+        """Return the merged containers: one per node, per pod container, per ECS container, or the one."""
         if self._containers is None:
             self._containers = self._merge_containers()
         return self._containers
 
+    def init_containers(self) -> list[dict[str, Any]]:
+        """Return the merged init containers of an EKS pod (none for other kinds)."""
+        if self._init_containers is None:
+            self._init_containers = (
+                eks_containers(
+                    self.definition.eks_properties, self.eks_override, self.parameters, "initContainers"
+                )
+                if self.kind == EKS_KIND
+                else []
+            )
+        return self._init_containers
+
+    def unit_container(self, unit: int) -> dict[str, Any]:
+        """Return the container a unit runs: init containers come before containers (EKS)."""
+        return [*self.init_containers(), *self.containers()][unit]
+
     def _merge_containers(self) -> list[dict[str, Any]]:
         definition = self.definition
         if self.kind == EKS_KIND:
-            return eks_containers(definition.eks_properties, self.eks_override, self.parameters)[:1]
+            return eks_containers(definition.eks_properties, self.eks_override, self.parameters)
         ecs_properties = ecs_properties_of(definition)
         if ecs_properties is not None:
             return merged_task_containers(ecs_properties, self.ecs_override, self.parameters)
@@ -269,7 +322,7 @@ class BatchJob:
         """Return exit code, reason, log stream, task ARN and instance ARN of the latest attempt."""
         if self.active is not None:
             active = self.active
-            stream = active.log_stream_names.get(active.main_node)
+            stream = active.units[self.main_node].log_stream_name
             return None, None, stream, active.task_arn, active.container_instance_arn
         if self.attempts:
             last = self.attempts[-1]
@@ -315,9 +368,13 @@ class BatchJob:
             detail["timeout"] = {"attemptDurationSeconds": int(self.attempt_duration_seconds)}
         if self.kind == EKS_KIND:
             detail["eksProperties"] = self._describe_eks()
-            detail["eksAttempts"] = [attempt.describe_eks(self._pod_name()) for attempt in self.attempts]
+            detail["eksAttempts"] = [attempt.describe_eks() for attempt in self.attempts if attempt.pod]
         elif self.kind == ECS_KIND:
             detail["ecsProperties"] = self._describe_ecs()
+        elif self.kind == MULTINODE_KIND:
+            container = self._describe_main_node_exit()
+            if container:
+                detail["container"] = container
         else:
             detail["container"] = self._describe_container()
         if self.kind == MULTINODE_KIND:
@@ -350,7 +407,7 @@ class BatchJob:
         exit_code, reason, *_ = self.latest_attempt_view()
         container = {key: value for key, value in (("exitCode", exit_code), ("reason", reason))}
         container = {key: value for key, value in container.items() if value is not None}
-        if container and self.kind != ECS_KIND:
+        if container and self.kind not in (EKS_KIND, ECS_KIND):
             summary["container"] = container
         if self.is_array_parent:
             summary["arrayProperties"] = {"size": self.array_size}
@@ -364,10 +421,6 @@ class BatchJob:
         return {status: self.status_summary.get(status, 0) for status in STATUSES}
 
     def _describe_container(self) -> dict[str, Any]:
-        merged = self.containers()[self.main_node]
-        container = {key: copy.deepcopy(merged[key]) for key in _CONTAINER_DETAIL_KEYS if key in merged}
-        container.setdefault("command", [])
-        container.setdefault("environment", [])
         exit_code, reason, stream, task_arn, instance_arn = self.latest_attempt_view()
         runtime = {
             "exitCode": exit_code,
@@ -376,10 +429,25 @@ class BatchJob:
             "taskArn": task_arn,
             "containerInstanceArn": instance_arn,
         }
-        container.update({key: value for key, value in runtime.items() if value is not None})
-        if task_arn is not None:
-            container["networkInterfaces"] = []
-        return container
+        return container_detail(
+            self.containers()[0], runtime, self._network_interfaces() if task_arn else None
+        )
+
+    def _network_interfaces(self) -> list[dict[str, str]]:
+        if self.active is not None:
+            return self.active.network_interfaces
+        return self.attempts[-1].network_interfaces if self.attempts else []
+
+    def _describe_main_node_exit(self) -> dict[str, Any]:
+        """Return a multi-node parent's container: the main node's exit code and reason, once known.
+
+        Each node is a task of its own with its own stream: the parent's container carries no
+        task, stream or node group settings (read those from the node jobs, ``<jobId>#<N>``).
+        """
+        exit_code, reason, *_ = self.latest_attempt_view()
+        return {
+            key: value for key, value in (("exitCode", exit_code), ("reason", reason)) if value is not None
+        }
 
     def _describe_node_properties(self) -> dict[str, Any]:
         node_properties = copy.deepcopy(self.definition.node_properties)
@@ -390,11 +458,11 @@ class BatchJob:
         ecs_properties = ecs_properties_of(self.definition) or {}
         runtime: list[dict[str, Any]] | None = None
         task_arn = instance_arn = None
-        if self.active is not None and self.active.ecs_task is not None:
-            runtime = self.active.ecs_task.attempt_containers()
-            task_arn, instance_arn = self.active.task_arn, self.active.container_instance_arn
-        elif self.active is not None:
-            task_arn, instance_arn = self.active.task_arn, self.active.container_instance_arn
+        active = self.active
+        if active is not None:
+            task_arn, instance_arn = active.task_arn, active.container_instance_arn
+            if active.phase != WAITING_PHASE:
+                runtime = task_container_runtime(self.containers(), active.units, active.network_interfaces)
         elif self.attempts and self.attempts[-1].task_containers is not None:
             last = self.attempts[-1]
             runtime, task_arn, instance_arn = last.task_containers, last.task_arn, last.container_instance_arn
@@ -402,23 +470,27 @@ class BatchJob:
             task_properties(ecs_properties), self.containers(), runtime, task_arn, instance_arn
         )
 
-    def _pod_name(self) -> str:
-        return f"aws-batch.{self.job_id.replace(':', '-')}"
+    def _current_pod(self) -> EksPod | None:
+        if self.active is not None and self.active.pod is not None:
+            return self.active.pod
+        return self.attempts[-1].pod if self.attempts else None
 
     def _describe_eks(self) -> dict[str, Any]:
         pod_properties = copy.deepcopy((self.definition.eks_properties or {}).get("podProperties") or {})
-        containers = copy.deepcopy(self.containers())
-        exit_code, reason, *_ = self.latest_attempt_view()
-        if containers:
-            containers[0].update(
-                {
-                    key: value
-                    for key, value in (("exitCode", exit_code), ("reason", reason))
-                    if value is not None
-                }
-            )
-        pod_properties["containers"] = containers
-        if self.active is not None or self.attempts:
-            pod_properties["podName"] = self._pod_name()
-            pod_properties["nodeName"] = "emulator-node"
+        pod = self._current_pod()
+        for key, merged, states in (
+            ("containers", self.containers(), pod.containers if pod else []),
+            ("initContainers", self.init_containers(), pod.init_containers if pod else []),
+        ):
+            if not merged:
+                continue
+            containers = copy.deepcopy(merged)
+            for container in containers:  # AWS names an unnamed container (EksContainer.name)
+                container.setdefault("name", DEFAULT_CONTAINER_NAME)
+            for container, state in zip(containers, states, strict=False):
+                container.update(state.status())
+            pod_properties[key] = containers
+        if pod is not None:
+            pod_properties["podName"] = pod.name
+            pod_properties["nodeName"] = pod.node_name
         return {"podProperties": pod_properties}

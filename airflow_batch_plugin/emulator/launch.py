@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 BASE_ENVIRONMENT_NAMES = ("PATH", "HOME", "LANG", "TMPDIR")
 NO_COMMAND_REASON = "CannotStartContainerError: Error response from daemon: No command specified"
+#: Every node of the emulator runs on this machine: the main node is reached on loopback.
+MAIN_NODE_ADDRESS = "127.0.0.1"
 
 
 class LaunchError(Exception):
@@ -39,8 +41,8 @@ def cannot_start_reason(argv0: str, error: Exception) -> str:
 
 
 def container_argv(job: BatchJob, node_index: int) -> list[str]:
-    """Return the exec-form command of a node: ``command`` (and ``args`` for EKS)."""
-    container = job.containers()[node_index]
+    """Return the exec-form command of a unit: ``command`` (and ``args`` for EKS)."""
+    container = job.unit_container(node_index)
     argv = [str(part) for part in container.get("command") or []]
     if job.kind == EKS_KIND:
         argv += [str(part) for part in container.get("args") or []]
@@ -50,29 +52,35 @@ def container_argv(job: BatchJob, node_index: int) -> list[str]:
 
 
 def _declared_environment(job: BatchJob, node_index: int) -> list[Mapping[str, Any]]:
-    container = job.containers()[node_index]
+    container = job.unit_container(node_index)
     return container.get("env" if job.kind == EKS_KIND else "environment") or []
 
 
 def batch_environment(job: BatchJob, attempt_number: int, node_index: int, node_count: int) -> dict[str, str]:
-    """Return the AWS_BATCH_* variables the Batch agent sets in every container."""
+    """Return the AWS_BATCH_* variables the Batch agent sets in every container.
+
+    A node of a multi-node job has the node job's id (``<jobId>#<index>``); only the nodes other
+    than the main node get the main node's address.
+    """
+    multinode = job.kind == MULTINODE_KIND
     environment = {
-        "AWS_BATCH_JOB_ID": job.job_id,
+        "AWS_BATCH_JOB_ID": f"{job.job_id}#{node_index}" if multinode else job.job_id,
         "AWS_BATCH_JQ_NAME": job.queue.name,
         "AWS_BATCH_CE_NAME": job.compute_environment.name if job.compute_environment is not None else "",
         "AWS_BATCH_JOB_ATTEMPT": str(attempt_number),
     }
     if job.array_index is not None:
         environment["AWS_BATCH_JOB_ARRAY_INDEX"] = str(job.array_index)
-    if job.kind == MULTINODE_KIND:
+    if multinode:
         environment.update(
             {
                 "AWS_BATCH_JOB_NODE_INDEX": str(node_index),
                 "AWS_BATCH_JOB_NUM_NODES": str(node_count),
                 "AWS_BATCH_JOB_MAIN_NODE_INDEX": str(job.main_node),
-                "AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS": "127.0.0.1",
             }
         )
+        if node_index != job.main_node:
+            environment["AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"] = MAIN_NODE_ADDRESS
     return environment
 
 

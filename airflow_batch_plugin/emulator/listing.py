@@ -1,4 +1,4 @@
-"""Answer ListJobs as AWS does: by queue or array parent, status or filters, page by page."""
+"""Answer ListJobs as AWS does: by queue, array or multi-node parent, status or filters, page by page."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from airflow_batch_plugin.emulator.jobs import BatchJob
+    from airflow_batch_plugin.emulator.multinode import NodeJob
     from airflow_batch_plugin.emulator.store import JobStore
 
 STATUS_PAGE_LIMIT = 1000
@@ -44,7 +45,7 @@ def _matches_prefix_pattern(value: str, pattern: str) -> bool:
     return value == pattern
 
 
-def _definition_matches(job: BatchJob, pattern: str) -> bool:
+def _definition_matches(job: BatchJob | NodeJob, pattern: str) -> bool:
     definition = job.definition
     if pattern.startswith("arn:"):
         return definition.arn == pattern
@@ -53,7 +54,7 @@ def _definition_matches(job: BatchJob, pattern: str) -> bool:
     return _matches_prefix_pattern(definition.name, pattern)
 
 
-def _filter_predicate(name: str, values: Sequence[str]) -> Callable[[BatchJob], bool]:
+def _filter_predicate(name: str, values: Sequence[str]) -> Callable[[BatchJob | NodeJob], bool]:
     if name not in FILTER_NAMES:
         raise ClientException(f"Invalid filter name {name}; valid names are {', '.join(FILTER_NAMES)}")
     if not values:
@@ -72,12 +73,13 @@ def _filter_predicate(name: str, values: Sequence[str]) -> Callable[[BatchJob], 
     return lambda job: job.created_at > moment
 
 
-def _candidates(store: JobStore, backend: Any, request: dict[str, Any]) -> Sequence[BatchJob]:
+def _candidates(store: JobStore, backend: Any, request: dict[str, Any]) -> Sequence[BatchJob | NodeJob]:
     if request.get("arrayJobId"):
         parent = store.get(request["arrayJobId"])
         return parent.children if parent is not None else []
     if request.get("multiNodeJobId"):
-        return []
+        parent = store.get(request["multiNodeJobId"])
+        return parent.node_jobs if parent is not None else []
     if request.get("jobQueue"):
         queue = backend.get_job_queue(request["jobQueue"])
         if queue is None:

@@ -10,6 +10,14 @@ change under one lock.
 A RUNNABLE job waits for a compute environment of its queue that is ENABLED and VALID (or
 UPDATING); until then it is "unplaced", and every infrastructure change retries the placement.
 A job blocked by a misconfiguration is cancelled by its queue's ``jobStateTimeLimitActions``.
+
+An attempt runs its units (``attempt_units``: the container, each node, each container of a pod
+or of an ECS task) as local processes, when its kind's rules let them start: the first ones once
+STARTING has lasted its step, later ones from a ``launch`` timer after another unit started or
+ended. Processes are started outside the lock and recorded under it, one launch of an attempt
+at a time. Every start, exit or give-up applies the rules again (stop the attempt, give up on
+blocked units, start the ready ones); once every unit has ended, the attempt ends as its units
+decide, and is retried or ends the job.
 """
 
 from __future__ import annotations
@@ -26,10 +34,12 @@ from typing import TYPE_CHECKING, Any
 
 from moto.batch.utils import make_arn_for_job
 
+from airflow_batch_plugin.emulator.attempt_units import DEPENDENCY_STOP_EXIT_CODE, WAITING, attempt_units
 from airflow_batch_plugin.emulator.capacity import is_dispatchable, job_vcpus, place
-from airflow_batch_plugin.emulator.containers import log_destination
-from airflow_batch_plugin.emulator.ecs_scheduling import EcsTaskScheduling
-from airflow_batch_plugin.emulator.ecs_task_definitions import register_task_definition_of
+from airflow_batch_plugin.emulator.containers import awslogs_destination
+from airflow_batch_plugin.emulator.ecs_job_detail import task_container_runtime
+from airflow_batch_plugin.emulator.ecs_task_definitions import register_task_definitions_of
+from airflow_batch_plugin.emulator.eks_pods import ContainerInsightsSink, EksPod
 from airflow_batch_plugin.emulator.jobs import (
     ARRAY_CHILD_JOB_FAILED,
     ATTEMPT_TIMED_OUT,
@@ -40,6 +50,7 @@ from airflow_batch_plugin.emulator.jobs import (
     ESSENTIAL_CONTAINER_EXITED,
     FAILED,
     LAUNCHING_PHASE,
+    MULTINODE_KIND,
     NOT_STARTED_STATUSES,
     PENDING,
     RUNNABLE,
@@ -48,6 +59,7 @@ from airflow_batch_plugin.emulator.jobs import (
     STARTING,
     SUBMITTED,
     SUCCEEDED,
+    TASK_FAILED_TO_START,
     TERMINAL_STATUSES,
     WAITING_PHASE,
     ActiveAttempt,
@@ -55,7 +67,14 @@ from airflow_batch_plugin.emulator.jobs import (
     BatchJob,
     now_ms,
 )
-from airflow_batch_plugin.emulator.launch import LaunchError, cannot_start_reason, launch_spec
+from airflow_batch_plugin.emulator.launch import (
+    MAIN_NODE_ADDRESS,
+    LaunchError,
+    cannot_start_reason,
+    launch_spec,
+)
+from airflow_batch_plugin.emulator.multinode import end_unfinished_nodes, ensure_nodes
+from airflow_batch_plugin.emulator.networking import fargate_network_interfaces, is_fargate
 from airflow_batch_plugin.emulator.process import CloudWatchLogSink, LaunchSpec, supervisor
 from airflow_batch_plugin.emulator.ready import FairShareReadyQueue, ReadyQueue
 from airflow_batch_plugin.emulator.retry import should_retry
@@ -67,18 +86,18 @@ from airflow_batch_plugin.emulator.store import JobStore
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from airflow_batch_plugin.emulator.process import ProcessHandle
+    from airflow_batch_plugin.emulator.attempt_units import Unit
+    from airflow_batch_plugin.emulator.process import LinesCallback, ProcessHandle
 
 logger = logging.getLogger(__name__)
 
 _SCHEDULER_ATTRIBUTE = "_airflow_batch_scheduler"
 _scheduler_lock = threading.Lock()
 
-TASK_FAILED_TO_START = "Task failed to start"
-
 _ADVANCE = "advance"
 _TIMEOUT = "timeout"
 _FINISH = "finish"
+_LAUNCH = "launch"
 
 
 @dataclass
@@ -94,7 +113,7 @@ class _LaunchPlan:
     job: BatchJob
     attempt: ActiveAttempt
     specs: dict[int, LaunchSpec]
-    sinks: dict[int, CloudWatchLogSink]
+    sinks: dict[int, LinesCallback]
 
 
 def scheduler_for(backend: Any) -> Scheduler:
@@ -127,7 +146,7 @@ def reason_matches(status_reason: str | None, reason: str) -> bool:
     return status_reason.strip() == wanted or status_reason.split(" - ", 1)[0].strip() == wanted
 
 
-class Scheduler(EcsTaskScheduling):
+class Scheduler:
     """Own the jobs of one moto Batch backend and run them as local processes."""
 
     def __init__(self, backend: Any) -> None:
@@ -142,8 +161,6 @@ class Scheduler(EcsTaskScheduling):
         self._unplaced: dict[str, BatchJob] = {}
         self._slots_in_use = 0
         self._stopped = False
-        #: Launch plans made outside the scheduler thread (containers an ECS task starts later).
-        self._queued_plans: list[_LaunchPlan] = []
         self._thread = threading.Thread(
             target=self._run, name=f"batch-emulator-scheduler-{backend.region_name}", daemon=True
         )
@@ -278,8 +295,6 @@ class Scheduler(EcsTaskScheduling):
             if plan is not None:
                 plans.append(plan)
         self._fill_slots(time.monotonic())
-        plans.extend(self._queued_plans)
-        self._queued_plans = []
         return plans
 
     def _fire(self, timer: _Timer, now: float) -> _LaunchPlan | None:
@@ -296,8 +311,10 @@ class Scheduler(EcsTaskScheduling):
             return None
         elif timer.action == _TIMEOUT:
             self._stop_attempt(job, active, ATTEMPT_TIMED_OUT)
-        elif timer.action == _FINISH and not active.pending_nodes:
+        elif timer.action == _FINISH and active.units.done():
             self._finish_attempt(job, active)
+        elif timer.action == _LAUNCH:
+            return self._prepare_launch(job, active)
         return None
 
     # ------------------------------------------------------------------------ status changes
@@ -309,6 +326,7 @@ class Scheduler(EcsTaskScheduling):
         job.entered_status_at = time.monotonic()
         if status in TERMINAL_STATUSES:
             job.stopped_at = now_ms()
+            end_unfinished_nodes(job, reason or status)
         if job.parent is not None:
             self._child_changed(job.parent, job, previous, status)
         if status in TERMINAL_STATUSES:
@@ -487,26 +505,42 @@ class Scheduler(EcsTaskScheduling):
 
     def _start(self, job: BatchJob, slots: int) -> None:
         self._slots_in_use += slots
-        task_arn, instance_arn = self._task_arns(job)
-        job.active = ActiveAttempt(
+        task_arn, instance_arn = (None, None) if job.kind == EKS_KIND else self._task_arns(job)
+        active = ActiveAttempt(
             number=len(job.attempts) + 1,
             slots=slots,
             task_arn=task_arn,
             container_instance_arn=instance_arn,
-            main_node=job.main_node,
+            units=attempt_units(job),
         )
+        environment = job.compute_environment
+        if job.kind == EKS_KIND:
+            active.pod = EksPod.create(
+                getattr(environment, "eks_configuration", None) or {},
+                job.init_containers(),
+                job.containers(),
+                environment,
+                self._backend.region_name,
+            )
+        elif job.kind == MULTINODE_KIND:
+            for node in ensure_nodes(job, self._backend.account_id, self._backend.region_name):
+                node_task_arn, node_instance_arn = self._task_arns(job)
+                if node.is_main and task_arn is not None:
+                    node_task_arn, node_instance_arn = task_arn, instance_arn
+                node.begin(node_task_arn, node_instance_arn)
+        elif is_fargate(environment):
+            active.network_interfaces = fargate_network_interfaces(environment)
+        job.active = active
         self._set_status(job, STARTING, None)
-        if job.kind in (CONTAINER_KIND, ECS_KIND):
-            register_task_definition_of(self._backend.ecs_backend, job)
-        self._schedule(job.entered_status_at + self._step(), _ADVANCE, job, STARTING, job.active.number)
+        register_task_definitions_of(self._backend.ecs_backend, job)
+        self._schedule(job.entered_status_at + self._step(), _ADVANCE, job, STARTING, active.number)
 
     def _task_arns(self, job: BatchJob) -> tuple[str, str | None]:
         environment = job.compute_environment
         cluster = environment.ecs_name if environment is not None else "emulator"
         prefix = f"arn:aws:ecs:{self._backend.region_name}:{self._backend.account_id}"
         task_arn = f"{prefix}:task/{cluster}/{uuid.uuid4().hex}"
-        resources = (environment.compute_resources or {}) if environment is not None else {}
-        if "FARGATE" in str(resources.get("type", "")):
+        if is_fargate(environment):
             return task_arn, None
         return task_arn, f"{prefix}:container-instance/{cluster}/{uuid.uuid4().hex}"
 
@@ -518,165 +552,300 @@ class Scheduler(EcsTaskScheduling):
 
     # ------------------------------------------------------------------------------ launching
 
-    def _plan(
-        self,
-        job: BatchJob,
-        active: ActiveAttempt,
-        specs: dict[int, LaunchSpec],
-        sinks: dict[int, CloudWatchLogSink],
-    ) -> _LaunchPlan:
+    def _prepare_launch(self, job: BatchJob, active: ActiveAttempt) -> _LaunchPlan | None:
+        """Take the attempt's units that may start now: their specs and log sinks (under the lock).
+
+        The first launch creates every unit's awslogs stream (an EKS container gets its Container
+        Insights stream as it starts). Nothing is taken while another launch of the attempt is in
+        flight: recording that launch looks again.
+        """
+        if active.launch_in_flight:
+            return None
+        first = active.phase == WAITING_PHASE
+        units = active.units
+        if first and active.pod is None:
+            for unit in units:
+                unit.log_group, unit.log_stream_name = self._awslogs_destination(job, active, unit.index)
+                sink = CloudWatchLogSink(self._backend.logs_backend, unit.log_group, unit.log_stream_name)
+                active.sinks[unit.index] = sink.write
+        ready = units.ready()
+        self._initialize_tasks(job, active, ready)
+        settings = current_settings()
+        specs: dict[int, LaunchSpec] = {}
+        for index in ready:
+            if units[index].state != WAITING:
+                continue  # its task could not be initialized
+            try:
+                specs[index] = launch_spec(job, active.number, index, active.secrets[index], settings)
+            except LaunchError as error:
+                self._unit_not_started(job, active, index, str(error))
+        if not specs:
+            if first:
+                # Nothing of the attempt could start: it ends without running.
+                self._apply_rules(job, active)
+                self._stop_units(active)
+                self._finish_attempt(job, active)
+            else:
+                self._advance(job, active)
+            return None
+        units.launching(list(specs))
+        sinks = {index: self._log_sink(active, index) for index in specs}
+        active.launch_in_flight = True
+        if first:
+            active.phase = LAUNCHING_PHASE
         return _LaunchPlan(job, active, specs, sinks)
 
-    def _prepare_launch(self, job: BatchJob, active: ActiveAttempt) -> _LaunchPlan | None:
-        if job.kind == ECS_KIND:
-            return self._prepare_ecs_launch(job, active)
+    def _initialize_tasks(self, job: BatchJob, active: ActiveAttempt, ready: list[int]) -> None:
+        """Resolve the secrets of each task a ready unit belongs to, before any unit of it starts.
+
+        A task that cannot get its secrets never starts (AWS: ResourceInitializationError). When it
+        holds an essential unit, the attempt stops with that error as its statusReason; otherwise
+        its units are not run, with the error as their reason.
+        """
+        units = active.units
         account_id, region = self._backend.account_id, self._backend.region_name
-        settings = current_settings()
-        nodes = range(len(job.containers()))
-        try:
-            secrets = {
-                node: {}
-                if job.kind == EKS_KIND
-                else resolve_secrets(job.containers()[node].get("secrets") or [], account_id, region)
-                for node in nodes
-            }
-        except SecretResolutionError as error:
-            active.stop_reason = str(error)
-            self._finish_attempt(job, active)
-            return None
-        try:
-            specs = {node: launch_spec(job, active.number, node, secrets[node], settings) for node in nodes}
-        except LaunchError as error:
-            active.stop_reason, active.container_reason = TASK_FAILED_TO_START, str(error)
-            self._finish_attempt(job, active)
-            return None
-        sinks = {}
-        for node in nodes:
-            group, prefix = log_destination(job.containers()[node], job.definition.name)
-            stream = f"{prefix}/default/{active.task_arn.rsplit('/', 1)[1]}"
-            if node != active.main_node:
-                stream = f"{stream}-node{node}"
-            sinks[node] = CloudWatchLogSink(self._backend.logs_backend, group, stream)
-            active.log_stream_names[node] = stream
-        active.phase = LAUNCHING_PHASE
-        active.pending_nodes = set(nodes)
-        return _LaunchPlan(job, active, specs, sinks)
+        for task in sorted({units[index].task for index in ready if index not in active.secrets}):
+            members = units.of_task(task)
+            try:
+                resolved = {
+                    index: resolve_secrets(job.unit_container(index).get("secrets") or [], account_id, region)
+                    for index in members
+                }
+            except SecretResolutionError as error:
+                if any(units[index].essential for index in members):
+                    active.stop_reason = active.stop_reason or str(error)
+                    self._stop_units(active)
+                    return
+                for index in members:
+                    self._unit_not_started(job, active, index, str(error))
+                continue
+            active.secrets.update(resolved)
+
+    def _awslogs_destination(self, job: BatchJob, active: ActiveAttempt, unit: int) -> tuple[str, str]:
+        """Return the awslogs group and stream of a unit: its task's, a multi-node job's node's own."""
+        task_arn = job.node_jobs[unit].task_arn if job.kind == MULTINODE_KIND else active.task_arn
+        assert task_arn is not None
+        return awslogs_destination(job.unit_container(unit), job.definition.name, task_arn)
+
+    def _log_sink(self, active: ActiveAttempt, index: int) -> LinesCallback:
+        """Return the callback that writes a unit's output where it goes (a pod container's, as it starts)."""
+        if active.pod is not None:
+            unit = active.units[index]
+            unit.log_group, unit.log_stream_name = active.pod.start(index)
+            sink = ContainerInsightsSink(
+                self._backend.logs_backend, active.pod, index, unit.log_group, unit.log_stream_name
+            )
+            active.sinks[index] = sink.write
+        return active.sinks[index]
 
     def _launch(self, plan: _LaunchPlan) -> None:
         """Start the plan's processes outside the lock, then record them under it."""
         handles: dict[int, ProcessHandle] = {}
         failures: dict[int, str] = {}
-        for node, spec in plan.specs.items():
-            on_exit = partial(self._process_exited, plan.job, plan.attempt.number, node)
+        for unit, spec in plan.specs.items():
+            on_exit = partial(self._process_exited, plan.job, plan.attempt.number, unit)
             try:
-                handles[node] = supervisor().launch(spec, plan.sinks[node].write, on_exit)
+                handles[unit] = supervisor().launch(spec, plan.sinks[unit], on_exit)
             except (OSError, ValueError) as error:
-                failures[node] = cannot_start_reason(spec.argv[0], error)
+                failures[unit] = cannot_start_reason(spec.argv[0], error)
         with self.lock:
             self._record_launch(plan, handles, failures)
 
     def _record_launch(
         self, plan: _LaunchPlan, handles: dict[int, ProcessHandle], failures: dict[int, str]
     ) -> None:
+        """Record started units (or those that could not start); the first launch makes the job RUNNING.
+
+        A quick process can exit before its launch is recorded: its exit was recorded first, and
+        is kept.
+        """
         job, active = plan.job, plan.attempt
-        if self._stopped:
+        if self._stopped or job.active is not active:
             for handle in handles.values():
                 supervisor().stop(handle, 0.0)
             return
-        if job.kind == ECS_KIND:
-            self._record_ecs_launch(job, active, handles, failures)
-            return
-        active.handles.update(
-            {node: handle for node, handle in handles.items() if node in active.pending_nodes}
-        )
+        active.launch_in_flight = False
+        first = active.phase == LAUNCHING_PHASE
         active.phase = RUNNING_PHASE
-        for node, reason in failures.items():
-            active.pending_nodes.discard(node)
-            active.container_reason = reason
-            if active.stop_reason is None:
-                active.stop_reason = TASK_FAILED_TO_START
-        if failures and not handles:
-            self._finish_attempt(job, active)
+        units = active.units
+        started_at = now_ms()
+        for index, handle in handles.items():
+            units.started(index)
+            if units[index].finished:
+                continue
+            active.handles[index] = handle
+            self._unit_running(job, active, index, started_at)
+            if units.stopping:
+                supervisor().stop(handle, self._grace(units[index]))
+        for index, reason in failures.items():
+            self._unit_not_started(job, active, index, reason)
+        if first:
+            self._apply_rules(job, active)
+            if not units.any_started():
+                self._stop_units(active)
+                self._finish_attempt(job, active)
+                return
+            active.started_at = started_at
+            job.started_at = started_at
+            self._set_status(job, RUNNING, None)
+            timeout = job.attempt_duration_seconds
+            if timeout:
+                self._schedule(job.entered_status_at + timeout, _TIMEOUT, job, RUNNING, active.number)
+            self._arm_start_timeouts(job, active)
+        self._advance(job, active)
+
+    def _arm_start_timeouts(self, job: BatchJob, active: ActiveAttempt) -> None:
+        for unit in active.units:
+            if unit.start_timeout is not None and unit.dependencies:
+                self.call_later(unit.start_timeout, partial(self._start_timed_out, job, active, unit.index))
+
+    def _start_timed_out(self, job: BatchJob, active: ActiveAttempt, index: int) -> None:
+        """Give up on unit ``index`` if its dependencies still do not hold after its startTimeout."""
+        if job.active is not active or self._stopped:
             return
-        self._on_running(job, active)
-        if failures or active.stop_reason is not None:
-            self._stop_processes(active, grace=0.0 if failures else None)
-        if not active.pending_nodes:
-            self._schedule(job.entered_status_at + self._step(), _FINISH, job, RUNNING, active.number)
+        reason = active.units.timed_out(index)
+        if reason is not None:
+            self._unit_not_started(job, active, index, reason, DEPENDENCY_STOP_EXIT_CODE)
+            self._advance(job, active)
 
-    def _on_running(self, job: BatchJob, active: ActiveAttempt) -> None:
-        """The attempt's first process started: the job is RUNNING and its timeout clock starts."""
-        active.started_at = now_ms()
-        job.started_at = active.started_at
-        self._set_status(job, RUNNING, None)
-        timeout = job.attempt_duration_seconds
-        if timeout:
-            self._schedule(job.entered_status_at + timeout, _TIMEOUT, job, RUNNING, active.number)
+    # ------------------------------------------------------------------------ units' events
 
-    def _process_exited(self, job: BatchJob, attempt_number: int, node: int, exit_code: int) -> None:
-        """Record a node's exit (called from the log pump thread)."""
+    def _process_exited(self, job: BatchJob, attempt_number: int, unit: int, exit_code: int) -> None:
+        """Record a unit's exit (called from the log pump thread)."""
         with self.lock:
             active = job.active
             if self._stopped or active is None or active.number != attempt_number:
                 return
-            if active.ecs_task is not None:
-                self._ecs_container_exited(job, active, node, exit_code)
+            active.handles.pop(unit, None)
+            self._unit_exited(job, active, unit, exit_code)
+            self._advance(job, active)
+
+    def _advance(self, job: BatchJob, active: ActiveAttempt) -> None:
+        """After a unit started, ended or gave up: apply the rules, then start what is ready or end.
+
+        Nothing is scheduled while a launch of the attempt is in flight or before the job runs:
+        recording that launch advances again.
+        """
+        self._apply_rules(job, active)
+        if active.launch_in_flight or job.status != RUNNING:
+            return
+        ready = active.units.ready()
+        if ready:
+            delay = 0.0
+            if job.kind == MULTINODE_KIND:
+                # The other nodes are jobs: they show STARTING for a step before they run.
+                for node in ready:
+                    job.node_jobs[node].launching()
+                delay = self._step()
+            self._schedule(time.monotonic() + delay, _LAUNCH, job, RUNNING, active.number)
+        elif active.units.done():
+            due = max(time.monotonic(), job.entered_status_at + self._step())
+            self._schedule(due, _FINISH, job, RUNNING, active.number)
+
+    def _apply_rules(self, job: BatchJob, active: ActiveAttempt) -> None:
+        """Stop the attempt when a unit's end says so; give up on units whose dependency can never hold."""
+        units = active.units
+        while True:
+            if units.must_stop():
+                self._stop_units(active)
+            blocked = units.blocked()
+            for index, reason in blocked:
+                self._unit_not_started(job, active, index, reason, DEPENDENCY_STOP_EXIT_CODE)
+            if not blocked:
                 return
-            active.exit_codes[node] = exit_code
-            active.handles.pop(node, None)
-            active.pending_nodes.discard(node)
-            if node == active.main_node and active.handles:
-                self._stop_processes(active, grace=None)
-            if not active.pending_nodes and job.status == RUNNING:
-                due = max(time.monotonic(), job.entered_status_at + self._step())
-                self._schedule(due, _FINISH, job, RUNNING, attempt_number)
+
+    def _unit_running(self, job: BatchJob, active: ActiveAttempt, unit: int, started_at: int) -> None:
+        """Record that a unit's process runs (a node job moves to RUNNING), once.
+
+        A quick process can exit before its launch is recorded: its exit records this first.
+        """
+        node = job.node_jobs[unit] if job.kind == MULTINODE_KIND else None
+        if node is not None and node.status not in (RUNNING, *TERMINAL_STATUSES):
+            stream = active.units[unit].log_stream_name
+            assert stream is not None
+            # awsvpc mode: each node has a network interface; every node of the emulator is local.
+            interfaces = [{"attachmentId": str(uuid.uuid4()), "privateIpv4Address": MAIN_NODE_ADDRESS}]
+            node.running(stream, interfaces, started_at)
+
+    def _unit_not_started(
+        self, job: BatchJob, active: ActiveAttempt, unit: int, reason: str, exit_code: int | None = None
+    ) -> None:
+        """Record that a unit will never run (in its pod or node job too)."""
+        active.units.not_run(unit, reason, exit_code)
+        if active.pod is not None:
+            active.pod.record_not_started(unit, reason)
+        elif job.kind == MULTINODE_KIND:
+            job.node_jobs[unit].ended(exit_code, reason, TASK_FAILED_TO_START)
+
+    def _unit_exited(self, job: BatchJob, active: ActiveAttempt, unit: int, exit_code: int) -> None:
+        """Record a unit's exit (in its pod or node job too)."""
+        reason = None
+        if active.pod is not None:
+            reason = active.pod.record_exit(unit, exit_code)
+        elif job.kind == MULTINODE_KIND:
+            self._unit_running(job, active, unit, now_ms())
+            job.node_jobs[unit].ended(exit_code, None, active.stop_reason or ESSENTIAL_CONTAINER_EXITED)
+        active.units.exited(unit, exit_code, reason)
 
     def _stop_attempt(self, job: BatchJob, active: ActiveAttempt, reason: str) -> None:
+        """The emulator ends the attempt (timeout, TerminateJob): stop every unit."""
         if active.stop_reason is None or active.stop_reason == TASK_FAILED_TO_START:
             active.stop_reason = reason
         active.retryable = False
-        if active.ecs_task is not None:
-            self._ecs_attempt_stopped(job, active)
-            return
-        self._stop_processes(active, grace=None)
+        self._stop_units(active)
+        self._advance(job, active)
 
-    def _stop_processes(self, active: ActiveAttempt, grace: float | None) -> None:
-        delay = current_settings().kill_grace_seconds if grace is None else grace
-        for handle in list(active.handles.values()):
-            supervisor().stop(handle, delay)
+    def _stop_units(self, active: ActiveAttempt) -> None:
+        """Stop the attempt's units: none starts any more, each running one is stopped."""
+        for index in active.units.stop():
+            handle = active.handles.get(index)
+            if handle is not None:
+                supervisor().stop(handle, self._grace(active.units[index]))
+
+    @staticmethod
+    def _grace(unit: Unit) -> float:
+        """Return a unit's time between SIGTERM and SIGKILL: its stopTimeout, else the kill grace."""
+        return current_settings().kill_grace_seconds if unit.stop_timeout is None else unit.stop_timeout
 
     # ------------------------------------------------------------------------------- endings
 
     def _finish_attempt(self, job: BatchJob, active: ActiveAttempt) -> None:
-        if active.ecs_task is not None:
-            attempt, succeeded = self._ecs_attempt(active)
-        else:
-            exit_code = active.exit_codes.get(active.main_node)
-            attempt = Attempt(
+        outcome = active.units.outcome()
+        status_reason = active.stop_reason or outcome.status_reason
+        multinode = job.kind == MULTINODE_KIND
+        end_unfinished_nodes(job, status_reason)
+        # A multi-node job's times, status reason and exit information are its main node's.
+        stopped_at = (job.node_jobs[job.main_node].stopped_at if multinode else None) or now_ms()
+        job.attempts.append(
+            Attempt(
                 started_at=active.started_at,
-                stopped_at=now_ms(),
-                status_reason=active.stop_reason or ESSENTIAL_CONTAINER_EXITED,
-                task_arn=active.task_arn,
-                container_instance_arn=active.container_instance_arn,
-                log_stream_name=active.log_stream_names.get(active.main_node),
-                exit_code=exit_code,
-                reason=active.container_reason,
+                stopped_at=stopped_at,
+                status_reason=status_reason,
+                task_arn=None if multinode else active.task_arn,
+                container_instance_arn=None if multinode else active.container_instance_arn,
+                log_stream_name=active.units[0].log_stream_name if job.kind == CONTAINER_KIND else None,
+                exit_code=outcome.exit_code,
+                reason=outcome.reason,
+                network_interfaces=active.network_interfaces,
+                pod=active.pod,
+                task_containers=task_container_runtime(
+                    job.containers(), active.units, active.network_interfaces
+                )
+                if job.kind == ECS_KIND
+                else None,
             )
-            succeeded = active.stop_reason is None and exit_code == 0
-        job.attempts.append(attempt)
+        )
         self._release(job)
-        if succeeded:
+        if active.stop_reason is None and outcome.succeeded:
             self._set_status(job, SUCCEEDED, ESSENTIAL_CONTAINER_EXITED)
         elif active.retryable and should_retry(
-            job.effective_retry_strategy,
-            len(job.attempts),
-            attempt.status_reason,
-            attempt.reason,
-            attempt.exit_code,
+            job.effective_retry_strategy, len(job.attempts), status_reason, outcome.reason, outcome.exit_code
         ):
             self._enter_runnable(job)
         else:
-            self._set_status(job, FAILED, attempt.status_reason)
+            self._set_status(job, FAILED, status_reason)
+        if multinode and job.status in TERMINAL_STATUSES:
+            job.stopped_at = stopped_at
 
     def _end_parent(self, parent: BatchJob, reason: str, cancel_only: bool) -> None:
         if not parent.children:

@@ -13,6 +13,7 @@ from moto.batch.utils import make_arn_for_job
 
 from airflow_batch_plugin.emulator.ecs_definitions import check_ecs_submission
 from airflow_batch_plugin.emulator.jobs import BatchJob, now_ms
+from airflow_batch_plugin.emulator.orchestration import check_orchestration
 from airflow_batch_plugin.emulator.retry import canonical_retry_strategy
 
 if TYPE_CHECKING:
@@ -138,6 +139,7 @@ def build_job(backend: Any, store: JobStore, request: dict[str, Any]) -> BatchJo
         raise ClientException(f"Job queue {request.get('jobQueue')} does not exist")
     if queue.state != "ENABLED":
         raise ClientException(f"Job queue {queue.name} is {queue.state}; it does not accept jobs")
+    check_orchestration(queue, definition, request)
     scheduling_priority = _validate_fair_share(queue, definition, request)
     array_size = _validate_array_size(request)
     depends_on, dependency_ids = _validate_dependencies(request, store, array_size)

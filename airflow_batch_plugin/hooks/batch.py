@@ -2,9 +2,10 @@
 
 The hook takes the Airflow connection, region and assumed roles from ``AwsBaseHook``; it adds
 chunked DescribeJobs (100 ids a call), paginated listings, idempotent job definition
-registration, and retries through throttling (see :mod:`.retry`). The ``async_*`` methods are
-the calls triggers make with an aiobotocore client (one client shared by many triggers, see
-:mod:`airflow_batch_plugin.poller`).
+registration, retries through throttling (see :mod:`.retry`), explicit timeouts
+(:func:`~.retry.batch_client_config`), and one job per submission whatever the network did (see
+:mod:`.duplicates`). The ``async_*`` methods are the calls triggers make with an aiobotocore
+client (one client shared by many triggers, see :mod:`airflow_batch_plugin.poller`).
 """
 
 from __future__ import annotations
@@ -14,23 +15,39 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from asgiref.sync import sync_to_async
-from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
 from airflow_batch_plugin.anatomy import EksCluster, eks_cluster_name
+from airflow_batch_plugin.hooks.duplicates import (
+    SUBMIT_TOKEN_TAG,
+    StoppedDuplicate,
+    Submission,
+    keep_first_revision,
+    stop_duplicate_jobs,
+)
 from airflow_batch_plugin.hooks.pacing import hook_bucket
 from airflow_batch_plugin.hooks.retry import (
+    BATCH_READ_TIMEOUT,
     AmbiguousWriteError,
     async_call_with_retries,
+    batch_client_config,
     call_with_retries,
-    client_config,
+    is_ambiguous,
+    short_error,
 )
+from airflow_batch_plugin.hooks.write_attempts import (
+    WriteJournal,
+    describe_losses,
+    landed_count,
+    lost_answers,
+)
+from airflow_batch_plugin.specs.job_definition import REGISTER_TOKEN_TAG, SPEC_HASH_TAG
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
     from contextlib import AbstractAsyncContextManager
 
     from botocore.config import Config
@@ -39,21 +56,29 @@ if TYPE_CHECKING:
     from airflow_batch_plugin.hooks.pacing import TokenBucket
     from airflow_batch_plugin.specs.job_definition import JobDefinitionSpec
 
+T = TypeVar("T")
+
 #: DescribeJobs accepts at most this many job ids per call.
 DESCRIBE_JOBS_CHUNK = 100
-#: Tag that records the content hash of the spec a job definition revision was registered from.
-SPEC_HASH_TAG = "airflow-batch-plugin:spec-hash"
-#: Tag with a token unique to one submit_job call, so a lost response is matched to its job only.
-SUBMIT_TOKEN_TAG = "airflow-batch-plugin:submit-token"
 #: AWS Batch APIs that only read; every other call counts as a write.
 READ_API_PREFIXES = ("Describe", "List", "Get")
-#: How many times a SubmitJob lost to a transient fault is looked up and sent again.
+#: The writes whose every attempt the hook records (see :mod:`.write_attempts`).
+JOURNALED_WRITES = ("SubmitJob", "RegisterJobDefinition")
+#: How many times a SubmitJob (or a registration) lost to a transient fault is looked up and sent again.
 MAX_AMBIGUOUS_SUBMITS = 5
-#: A SubmitJob lost after it was sent (timed out, connection dropped) may still be creating its
-#: job, and ListJobs may lag: before sending it again the hook looks again after these pauses.
+#: A write whose answer was lost (a 5xx, a closed connection, a read timeout) may still be on its
+#: way, and ListJobs may lag: before sending it again the hook looks after these pauses too.
 IN_FLIGHT_LOOKUP_DELAYS = (2.0, 5.0)
-#: The errors that leave a sent request possibly still in flight.
-IN_FLIGHT_ERRORS = (ReadTimeoutError, ConnectionClosedError)
+#: After a write had to be sent again, the hook keeps looking for what the lost requests created
+#: for the client's read timeout plus this margin (seconds), counted from the last lost answer:
+#: ListJobs' visibility lag, one lookup interval, and room for a request AWS holds a little longer
+#: than the client waited (on the emulator a landed job was seen and stopped within about one
+#: interval; see the README, "Lost answers").
+RECONCILE_MARGIN = 10.0
+#: Seconds between two lookups of that window.
+RECONCILE_INTERVAL = 1.0
+#: How far before the first request a duplicate's createdAt may be (clock skew between us and AWS).
+CLOCK_SKEW_MS = 300_000
 #: Which AWS Batch endpoint a client talks to: (connection id, region, endpoint URL or None).
 ClientKey = tuple[str | None, str | None, str | None]
 
@@ -94,14 +119,26 @@ class BatchHook(AwsBaseHook):
         super().__init__(*args, **kwargs)
 
     def _get_config(self, config: Config | None = None) -> Config:
-        return client_config(super()._get_config(config))
+        return batch_client_config(super()._get_config(config))
 
     @cached_property
     def client(self) -> BatchClient:
-        """The boto3 Batch client of this hook's connection; it counts the write calls it sends."""
+        """The boto3 Batch client of this hook's connection; it counts the write calls it sends
+        and records every attempt of the writes that may duplicate (:data:`JOURNALED_WRITES`)."""
         client = cast("BatchClient", self.conn)
         client.meta.events.register("before-call.batch.*", self._count_write)
+        self.write_journal.attach(client)
         return client
+
+    @cached_property
+    def write_journal(self) -> WriteJournal:
+        """The record of every attempt of :data:`JOURNALED_WRITES` this hook's client sent."""
+        return WriteJournal(JOURNALED_WRITES)
+
+    @property
+    def reconcile_window(self) -> float:
+        """Seconds after a lost answer during which duplicates are looked for: read timeout + margin."""
+        return float(getattr(self.client.meta.config, "read_timeout", BATCH_READ_TIMEOUT)) + RECONCILE_MARGIN
 
     @cached_property
     def write_calls(self) -> Counter[str]:
@@ -117,16 +154,43 @@ class BatchHook(AwsBaseHook):
     def ensure_job_definition(self, spec: JobDefinitionSpec) -> RegisteredDefinition:
         """Reuse the ACTIVE revision registered from an identical spec, or register a new one.
 
-        A registration whose answer was lost is looked for (by the spec's hash) before it is sent
-        again, so a lost answer does not leave a second identical revision behind.
+        Each registration carries a token of its own (a tag). A registration whose answer was lost
+        is looked for by that token, again after :data:`IN_FLIGHT_LOOKUP_DELAYS`, before it is sent
+        again; when it had to be sent again, a later revision the lost request still creates is
+        deregistered (the first kept) for :attr:`reconcile_window` after the last lost answer.
         """
         spec_hash = spec.content_hash()
         existing = self._revision_with_hash(spec.name, spec_hash)
         if existing is not None:
             return existing
+        token = uuid.uuid4().hex
         request = spec.to_request()
-        request["tags"] = {**request.get("tags", {}), SPEC_HASH_TAG: spec_hash}
+        request["tags"] = {**request.get("tags", {}), SPEC_HASH_TAG: spec_hash, REGISTER_TOKEN_TAG: token}
         description = f"RegisterJobDefinition {spec.name}"
+        with self.write_journal.recording() as attempts:
+            registered = self._register_once(request, spec.name, token, description)
+        if landed_count(attempts) <= 1:
+            return registered
+        losses = lost_answers(attempts)
+        until = max(attempt.at for attempt in losses) + self.reconcile_window if losses else 0.0
+        self.log.warning(
+            "%s was sent %d times after lost answers (%s): for %.0fs, revisions with registration "
+            "token %s besides the first are deregistered",
+            description,
+            landed_count(attempts),
+            describe_losses(attempts),
+            max(0.0, until - time.monotonic()),
+            token,
+        )
+        kept, _ = keep_first_revision(
+            self, registered, token, until=until, interval=RECONCILE_INTERVAL, sleep=time.sleep
+        )
+        return kept
+
+    def _register_once(
+        self, request: dict[str, Any], name: str, token: str, description: str
+    ) -> RegisteredDefinition:
+        """Send RegisterJobDefinition until a revision exists; look for a lost one before each resend."""
         for _ in range(MAX_AMBIGUOUS_SUBMITS):
             try:
                 response = call_with_retries(
@@ -134,11 +198,25 @@ class BatchHook(AwsBaseHook):
                     description=description,
                     repeatable=False,
                 )
-            except AmbiguousWriteError:
-                landed = self._revision_with_hash(spec.name, spec_hash)
-                if landed is not None:
-                    self.log.warning("%s: the lost registration did land: %s", description, landed.arn)
-                    return RegisteredDefinition(landed.arn, landed.name, landed.revision, registered=True)
+            except AmbiguousWriteError as lost:
+                cause = short_error(lost.__cause__) if lost.__cause__ else str(lost)
+                landed = self._look_for(lambda: self.revisions_with_token(name, token))
+                if landed:
+                    first = landed[-1]
+                    self.log.warning(
+                        "%s: the lost registration did land (answer lost to %s): revision %d",
+                        description,
+                        cause,
+                        first.revision,
+                    )
+                    return first
+                self.log.warning(
+                    "%s: the lost registration did not land after %.0fs of looking (answer lost to "
+                    "%s); registering again",
+                    description,
+                    sum(IN_FLIGHT_LOOKUP_DELAYS),
+                    cause,
+                )
                 continue
             return RegisteredDefinition(
                 arn=response["jobDefinitionArn"],
@@ -162,6 +240,33 @@ class BatchHook(AwsBaseHook):
                 )
         return None
 
+    def revisions_with_token(self, name: str, token: str) -> list[RegisteredDefinition]:
+        """The ACTIVE revisions of ``name`` one registration (``token``) created, newest first."""
+        return [
+            RegisteredDefinition(
+                arn=revision["jobDefinitionArn"],
+                name=revision["jobDefinitionName"],
+                revision=int(revision["revision"]),
+                registered=True,
+            )
+            for revision in self.list_job_definition_revisions(name, status="ACTIVE")
+            if revision.get("tags", {}).get(REGISTER_TOKEN_TAG) == token
+        ]
+
+    def _look_for(self, look: Callable[[], T]) -> T:
+        """Look now, then again after each of :data:`IN_FLIGHT_LOOKUP_DELAYS` until ``look`` finds it.
+
+        A request whose answer was lost may still reach AWS a moment later, and what it created
+        may show in listings with a lag: sending it again at once would duplicate it.
+        """
+        found = look()
+        for delay in IN_FLIGHT_LOOKUP_DELAYS:
+            if found:
+                break
+            time.sleep(delay)
+            found = look()
+        return found
+
     def list_job_definition_revisions(self, name: str, status: str | None = "ACTIVE") -> list[dict[str, Any]]:
         """Return every revision of the job definition ``name``, newest first."""
         request: dict[str, Any] = {"jobDefinitionName": name}
@@ -179,54 +284,108 @@ class BatchHook(AwsBaseHook):
 
     # -- jobs ------------------------------------------------------------------------------
 
-    def submit_job(self, request: Mapping[str, Any]) -> dict[str, Any]:
+    def submit_job(self, request: Mapping[str, Any], *, owner: str | None = None) -> dict[str, Any]:
         """Submit a job once; return ``{"jobId", "jobArn", "jobName"}``.
 
-        A throttled SubmitJob is retried. A transient fault leaves unknown whether the job was
-        created, so before sending it again the hook looks in the queue for the job carrying this
-        call's submit token (a tag it adds) and returns that one if it exists; when the request
-        may still be in flight (a timeout, a dropped connection) it looks again after a pause.
+        :meth:`send_submit_job`, then :meth:`reconcile_submission` (which waits out the lookup
+        window only when a request had to be sent again). ``owner`` names who submitted (a task)
+        in the reason given to a duplicate it stops.
+        """
+        submission = self.send_submit_job(request)
+        self.reconcile_submission(submission, owner=owner)
+        return submission.response()
+
+    def send_submit_job(self, request: Mapping[str, Any]) -> Submission:
+        """Send SubmitJob until one job exists; return it with every attempt it took.
+
+        Each call tags its requests with a token of its own (:data:`SUBMIT_TOKEN_TAG`). A
+        throttled SubmitJob is retried, and so is one that could not connect. One whose answer was
+        lost (a 5xx, a closed connection, a read timeout) may have created its job, or may still:
+        the hook looks in the queue for a job carrying the token, again after each of
+        :data:`IN_FLIGHT_LOOKUP_DELAYS`, and returns it if it is there; otherwise it sends the
+        request again. When more than one request may have created a job the returned
+        :class:`Submission` ``needs_reconciling``: see :meth:`reconcile_submission`.
         """
         token = uuid.uuid4().hex
         request = {**request, "tags": {**(request.get("tags") or {}), SUBMIT_TOKEN_TAG: token}}
         description = f"SubmitJob {request.get('jobName')}"
+        sent_at_ms = int(time.time() * 1000)
+        with self.write_journal.recording() as attempts:
+            job = self._submit_once(request, token, description, sent_at_ms)
+        return Submission(
+            job_id=str(job["jobId"]),
+            job_arn=str(job["jobArn"]),
+            job_name=str(job["jobName"]),
+            job_queue=str(request["jobQueue"]),
+            token=token,
+            attempts=tuple(attempts),
+            window=self.reconcile_window,
+            sent_at_ms=sent_at_ms,
+        )
+
+    def _submit_once(
+        self, request: Mapping[str, Any], token: str, description: str, sent_at_ms: int
+    ) -> Mapping[str, Any]:
         for _ in range(MAX_AMBIGUOUS_SUBMITS):
             try:
-                response = call_with_retries(
-                    lambda: self._send_submit_job(request), description=description, repeatable=False
+                return cast(
+                    "Mapping[str, Any]",
+                    call_with_retries(
+                        lambda: self._send_submit_job(request), description=description, repeatable=False
+                    ),
                 )
             except AmbiguousWriteError as lost:
-                in_flight = isinstance(lost.__cause__, IN_FLIGHT_ERRORS)
-                job = self._find_lost_submission(request, token, in_flight=in_flight)
+                cause = short_error(lost.__cause__) if lost.__cause__ else str(lost)
+                job = self._find_lost_submission(request, token, sent_at_ms)
                 if job is not None:
                     self.log.warning(
-                        "%s: the lost submission did land, using job %s", description, job["jobId"]
+                        "%s: the lost submission did land (answer lost to %s), using job %s",
+                        description,
+                        cause,
+                        job["jobId"],
                     )
-                    return {"jobId": job["jobId"], "jobArn": job["jobArn"], "jobName": job["jobName"]}
-                self.log.warning("%s: the lost submission did not land, submitting again", description)
-                continue
-            return {key: response[key] for key in ("jobId", "jobArn", "jobName")}
+                    return job
+                self.log.warning(
+                    "%s: the lost submission did not land after %.0fs of looking (answer lost to %s), "
+                    "submitting again",
+                    description,
+                    sum(IN_FLIGHT_LOOKUP_DELAYS),
+                    cause,
+                )
         raise AmbiguousWriteError(f"{description}: {MAX_AMBIGUOUS_SUBMITS} submissions were lost in transit")
 
     def _find_lost_submission(
-        self, request: Mapping[str, Any], token: str, *, in_flight: bool
+        self, request: Mapping[str, Any], token: str, sent_at_ms: int | None = None
     ) -> dict[str, Any] | None:
-        """Find the job a lost SubmitJob created, or None.
+        """Find the job a SubmitJob whose answer was lost created, or None.
 
-        A request that may still be in flight is looked for again after each of
-        :data:`IN_FLIGHT_LOOKUP_DELAYS`: sending it again at once would duplicate a job that
-        AWS creates a moment later.
+        Looked for now and again after each of :data:`IN_FLIGHT_LOOKUP_DELAYS`; the oldest job
+        carrying the token is the first request's.
         """
-        delays = (0.0, *IN_FLIGHT_LOOKUP_DELAYS) if in_flight else (0.0,)
-        for delay in delays:
-            if delay:
-                time.sleep(delay)
-            existing = self.find_jobs(
-                job_queue=request["jobQueue"], job_name=request["jobName"], tags={SUBMIT_TOKEN_TAG: token}
+        found = self._look_for(
+            lambda: self.find_jobs(
+                job_queue=request["jobQueue"],
+                job_name=request["jobName"],
+                tags={SUBMIT_TOKEN_TAG: token},
+                created_after_ms=sent_at_ms,
             )
-            if existing:
-                return existing[0]
-        return None
+        )
+        return found[-1] if found else None
+
+    def reconcile_submission(
+        self, submission: Submission, *, owner: str | None = None
+    ) -> list[StoppedDuplicate]:
+        """Stop every other job the submission's lost requests create; return what was stopped.
+
+        Does nothing unless more than one request may have created a job. Then, until
+        :attr:`reconcile_window` after the last lost answer, every :data:`RECONCILE_INTERVAL`
+        seconds, it lists the jobs carrying the submission's token: one besides the submission's
+        job is cancelled (not started yet) or terminated (started), with a reason naming the
+        job kept, the token and ``owner``.
+        """
+        if not submission.needs_reconciling:
+            return []
+        return stop_duplicate_jobs(self, submission, owner=owner, interval=RECONCILE_INTERVAL)
 
     @cached_property
     def submit_job_bucket(self) -> TokenBucket | None:
@@ -259,18 +418,58 @@ class BatchHook(AwsBaseHook):
         return job
 
     def terminate_job(self, job_id: str, reason: str) -> None:
-        """Terminate a job (cancels it if it has not started yet)."""
-        call_with_retries(
-            lambda: self.client.terminate_job(jobId=job_id, reason=reason[:1024]),
-            description=f"TerminateJob {job_id}",
-        )
+        """Terminate a job (cancels it if it has not started yet).
+
+        TerminateJob is idempotent: a fault is retried; when an answer was lost the job's state is
+        read back to confirm the termination took (see :meth:`_confirm_stopped`).
+        """
+        self._stop_job("TerminateJob", job_id, reason)
 
     def cancel_job(self, job_id: str, reason: str) -> None:
-        """Cancel a job that has not started yet (no effect on a started one)."""
-        call_with_retries(
-            lambda: self.client.cancel_job(jobId=job_id, reason=reason[:1024]),
-            description=f"CancelJob {job_id}",
+        """Cancel a job that has not started yet (no effect on a started one); retried like terminate."""
+        self._stop_job("CancelJob", job_id, reason)
+
+    def _stop_job(self, operation: str, job_id: str, reason: str) -> None:
+        faults: list[BaseException] = []
+
+        def attempt() -> Any:
+            try:
+                return self._send_stop(operation, job_id, reason)
+            except Exception as error:
+                faults.append(error)
+                raise
+
+        call_with_retries(attempt, description=f"{operation} {job_id}")
+        lost = [short_error(fault) for fault in faults if is_ambiguous(fault)]
+        if lost:
+            self._confirm_stopped(operation, job_id, reason, "; ".join(dict.fromkeys(lost)))
+
+    def _confirm_stopped(self, operation: str, job_id: str, reason: str, lost: str) -> None:
+        """Read the job back after a stop whose answer was lost; send it once more if it did not take.
+
+        Taken: the job ended, or AWS marks it terminated (or cancelled; for CancelJob also a job
+        that had started, which CancelJob leaves alone).
+        """
+        job = self.describe_jobs([job_id]).get(job_id)
+        if job is None or _stop_took(operation, job):
+            state = "unknown to AWS" if job is None else _stop_state(job)
+            self.log.warning("%s %s: an answer was lost (%s); the job is %s", operation, job_id, lost, state)
+            return
+        self.log.warning(
+            "%s %s: an answer was lost (%s) and the job is still %s: sending it again",
+            operation,
+            job_id,
+            lost,
+            job.get("status"),
         )
+        call_with_retries(
+            lambda: self._send_stop(operation, job_id, reason), description=f"{operation} {job_id}"
+        )
+
+    def _send_stop(self, operation: str, job_id: str, reason: str) -> Any:
+        if operation == "TerminateJob":
+            return self.client.terminate_job(jobId=job_id, reason=reason[:1024])
+        return self.client.cancel_job(jobId=job_id, reason=reason[:1024])
 
     def list_jobs(
         self,
@@ -329,13 +528,29 @@ class BatchHook(AwsBaseHook):
         revisions = self.list_job_definition_revisions(job_definition, status="ACTIVE")
         return revisions[0] if revisions else None
 
-    def find_jobs(self, *, job_queue: str, job_name: str, tags: Mapping[str, str]) -> list[dict[str, Any]]:
+    def find_jobs(
+        self,
+        *,
+        job_queue: str,
+        job_name: str,
+        tags: Mapping[str, str],
+        created_after_ms: int | None = None,
+    ) -> list[dict[str, Any]]:
         """Return the full descriptions of jobs in ``job_queue`` named ``job_name`` carrying ``tags``.
 
-        Used to reattach to a job an earlier try submitted; newest first, failed ones included.
+        Used to reattach to a job an earlier try submitted, and to find what a SubmitJob whose
+        answer was lost created; newest first, failed ones included. ``created_after_ms`` (epoch
+        milliseconds) leaves out older jobs of the same name before describing them (allowing
+        :data:`CLOCK_SKEW_MS` between this machine's clock and AWS's).
         """
         summaries = self.list_jobs(job_queue=job_queue, filters=[{"name": "JOB_NAME", "values": [job_name]}])
-        ids = [summary["jobId"] for summary in summaries if summary.get("jobName") == job_name]
+        oldest = None if created_after_ms is None else created_after_ms - CLOCK_SKEW_MS
+        ids = [
+            summary["jobId"]
+            for summary in summaries
+            if summary.get("jobName") == job_name
+            and (oldest is None or summary.get("createdAt", oldest) >= oldest)
+        ]
         jobs = self.describe_jobs(ids).values()
         matching = [job for job in jobs if all(job.get("tags", {}).get(k) == v for k, v in tags.items())]
         return sorted(matching, key=lambda job: job.get("createdAt", 0), reverse=True)
@@ -407,7 +622,36 @@ class BatchHook(AwsBaseHook):
         return found
 
     async def async_terminate_job(self, client: Any, job_id: str, reason: str) -> None:
-        """Terminate a job with an async client, retrying throttles and transient faults."""
+        """Terminate a job with an async client, retrying throttles and transient faults.
+
+        When an answer was lost the job's state is read back to confirm the termination took.
+        """
+        faults: list[BaseException] = []
+
+        async def attempt() -> Any:
+            try:
+                return await client.terminate_job(jobId=job_id, reason=reason[:1024])
+            except Exception as error:
+                faults.append(error)
+                raise
+
+        await async_call_with_retries(attempt, description=f"TerminateJob {job_id}")
+        lost = [short_error(fault) for fault in faults if is_ambiguous(fault)]
+        if not lost:
+            return
+        found = await self.async_describe_jobs(client, [job_id])
+        job = found.get(job_id)
+        if job is None or _stop_took("TerminateJob", job):
+            state = "unknown to AWS" if job is None else _stop_state(job)
+            self.log.warning(
+                "TerminateJob %s: an answer was lost (%s); the job is %s", job_id, "; ".join(lost), state
+            )
+            return
+        self.log.warning(
+            "TerminateJob %s: an answer was lost and the job is still %s: sending it again",
+            job_id,
+            job.get("status"),
+        )
         await async_call_with_retries(
             lambda: client.terminate_job(jobId=job_id, reason=reason[:1024]),
             description=f"TerminateJob {job_id}",
@@ -426,3 +670,17 @@ class BatchHook(AwsBaseHook):
             token = page.get("nextToken")
             if not token:
                 return
+
+
+def _stop_took(operation: str, job: Mapping[str, Any]) -> bool:
+    """Whether a TerminateJob (or CancelJob) shows on the job: ended, or marked by AWS."""
+    if job.get("status") in ("SUCCEEDED", "FAILED") or job.get("isTerminated") or job.get("isCancelled"):
+        return True
+    return operation == "CancelJob" and job.get("status") in ("STARTING", "RUNNING")
+
+
+def _stop_state(job: Mapping[str, Any]) -> str:
+    marks = [
+        name for name, key in (("terminated", "isTerminated"), ("cancelled", "isCancelled")) if job.get(key)
+    ]
+    return f"{job.get('status')}{' (marked ' + ' and '.join(marks) + ')' if marks else ''}"

@@ -3,8 +3,13 @@
 AWS throttles Batch APIs per account (about 50 TPS shared by every client) and CloudWatch Logs
 reads even harder. A throttle or a passing 5xx must never fail a task by itself, so every hook
 call goes through :func:`call_with_retries`. botocore's own retries are switched off for our
-clients (see :func:`client_config`) so that one place decides, and so that a write that may or
-may not have reached AWS is never blindly sent twice.
+clients (see :func:`client_config` and :func:`batch_client_config`) so that one place decides,
+and so that a write that may or may not have reached AWS is never blindly sent twice.
+
+A failed write is one of three things (:func:`write_outcome`): refused (a throttle or another 4xx:
+AWS answered, nothing was done), never sent (no connection could be made), or ambiguous (a 5xx, a
+connection closed or reset, a read timeout: AWS may have acted on it, or may still). Only the
+ambiguous ones make the caller look before it writes again.
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import socket
 import time
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from botocore.config import Config
@@ -55,8 +62,23 @@ TRANSIENT_CODES = frozenset(
     }
 )
 CONNECTION_ERRORS = (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError, ConnectTimeoutError)
+#: Connection errors that may be raised before any byte of the request left (see :func:`never_sent`).
+NOT_SENT_ERRORS = (EndpointConnectionError, ConnectTimeoutError)
 
 FaultKind = Literal["throttle", "transient"]
+#: What became of one attempt of a write (see :func:`write_outcome`).
+WriteOutcome = Literal["applied", "refused", "not sent", "ambiguous"]
+
+#: The Batch client's defaults (a connection's ``config_kwargs`` overrides each of them): a short
+#: connect timeout (a request that cannot connect was never sent, and is sent again at once); a
+#: read timeout well above Batch's answer times, which bounds how long a write may stay
+#: unanswered, and so sets the hook's lookup window for lost writes
+#: (:data:`~airflow_batch_plugin.hooks.batch.RECONCILE_MARGIN`); botocore's standard retry mode
+#: with a single attempt, since the hook retries itself and looks before it sends a write again.
+BATCH_CONNECT_TIMEOUT = 10.0
+BATCH_READ_TIMEOUT = 20.0
+BATCH_RETRY_MODE: Literal["standard"] = "standard"
+BATCH_TOTAL_MAX_ATTEMPTS = 1
 
 
 def classify_fault(error: BaseException) -> FaultKind | None:
@@ -94,6 +116,60 @@ class AmbiguousWriteError(RuntimeError):
     """A write failed in a way that leaves unknown whether AWS applied it."""
 
 
+def never_sent(error: BaseException) -> bool:
+    """Tell whether ``error`` proves the request never left: no connection could be made.
+
+    A connect timeout, or an ``EndpointConnectionError`` raised while connecting (botocore raises
+    it for urllib3's ``NewConnectionError`` and DNS failures). aiobotocore raises it for any
+    aiohttp connection error too, a connection reset while the answer was awaited included:
+    that one may have reached AWS.
+    """
+    if isinstance(error, ConnectTimeoutError):
+        return True
+    if not isinstance(error, EndpointConnectionError):
+        return False
+    cause = getattr(error, "kwargs", {}).get("error")
+    return cause is None or isinstance(cause, _connect_phase_errors())
+
+
+@cache
+def _connect_phase_errors() -> tuple[type[BaseException], ...]:
+    from urllib3.exceptions import NewConnectionError
+
+    errors: list[type[BaseException]] = [NewConnectionError, socket.gaierror]
+    try:
+        from aiohttp import ClientConnectorError
+    except ImportError:  # pragma: no cover - aiohttp comes with the Amazon provider
+        pass
+    else:
+        errors.append(ClientConnectorError)
+    return tuple(errors)
+
+
+def is_ambiguous(error: BaseException) -> bool:
+    """Tell whether a failed write may have reached AWS: a 5xx, a closed connection, a read timeout."""
+    return classify_fault(error) == "transient" and not never_sent(error)
+
+
+def write_outcome(error: BaseException | None, status: int | None = None) -> WriteOutcome:
+    """Say what one attempt of a write did: ``error`` is what it raised, ``status`` its HTTP status.
+
+    ``applied``: AWS answered with success. ``refused``: AWS answered with a 4xx (throttles
+    included), so nothing was done. ``not sent``: no connection could be made. ``ambiguous``: a
+    5xx, a connection closed before the answer, a read timeout: AWS may have done it, or may
+    still do it a moment later.
+    """
+    if error is None:
+        if status is None or status < 400:
+            return "applied"
+        return "ambiguous" if status >= 500 else "refused"
+    if never_sent(error):
+        return "not sent"
+    if isinstance(error, ClientError):
+        return "ambiguous" if is_ambiguous(error) else "refused"
+    return "ambiguous" if isinstance(error, CONNECTION_ERRORS) else "refused"
+
+
 def call_with_retries(
     call: Callable[[], T],
     *,
@@ -105,9 +181,10 @@ def call_with_retries(
 ) -> T:
     """Run ``call``, retrying throttles (always) and transient faults (when ``repeatable``).
 
-    A throttled request was refused by AWS, so it is always safe to send again. A transient fault
-    (5xx, connection reset) on a write that is not ``repeatable`` may have been applied: it raises
-    :class:`AmbiguousWriteError` so the caller can look before it writes again.
+    A throttled request was refused by AWS, and a request that could not connect was never sent:
+    both are always safe to send again. Any other transient fault (5xx, connection closed or
+    reset, read timeout) on a write that is not ``repeatable`` may have been applied, or may
+    still be: it raises :class:`AmbiguousWriteError` so the caller can look before it writes again.
     """
     started = time.monotonic()
     attempt = 0
@@ -118,8 +195,10 @@ def call_with_retries(
             kind = classify_fault(error)
             if kind is None:
                 raise
-            if kind == "transient" and not repeatable:
-                raise AmbiguousWriteError(f"{description} failed with a transient fault: {error}") from error
+            if kind == "transient" and not repeatable and is_ambiguous(error):
+                raise AmbiguousWriteError(
+                    f"{description} failed with a transient fault: {short_error(error)}"
+                ) from error
             if time.monotonic() - started > deadline:
                 raise
             wait = backoff.delay(attempt)
@@ -159,6 +238,21 @@ def client_config(config: Config) -> Config:
     if getattr(config, "retries", None):
         return config
     return config.merge(Config(retries={"total_max_attempts": 1}))
+
+
+def batch_client_config(config: Config) -> Config:
+    """Give the Batch client explicit timeouts and retry mode, each unless the connection set it.
+
+    The defaults are :data:`BATCH_CONNECT_TIMEOUT`, :data:`BATCH_READ_TIMEOUT` and
+    :data:`BATCH_RETRY_MODE` with :data:`BATCH_TOTAL_MAX_ATTEMPTS`; whatever the connection's
+    ``config_kwargs`` (or the hook's own config) gives explicitly wins, option by option.
+    """
+    defaults = Config(
+        connect_timeout=BATCH_CONNECT_TIMEOUT,
+        read_timeout=BATCH_READ_TIMEOUT,
+        retries={"mode": BATCH_RETRY_MODE, "total_max_attempts": BATCH_TOTAL_MAX_ATTEMPTS},
+    )
+    return defaults.merge(config)
 
 
 def short_error(error: BaseException) -> str:

@@ -7,6 +7,7 @@ a deferred task reads the job's whole log when it resumes.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
 
     from airflow.sdk import Context
 
+    from airflow_batch_plugin.hooks.duplicates import Submission
     from airflow_batch_plugin.specs.common import RetryStrategy
     from airflow_batch_plugin.specs.job import EcsPropertiesOverride, TaskContainerOverrides
 
@@ -245,6 +247,8 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         ``[operators] default_deferrable`` option). The job's log is then read in full, page by
         page, when the task resumes, and ``execution_timeout`` bounds the deferral.
     :return: the job id (XCom ``return_value``); XComs ``job_arn``, ``job_name``, ``job_queue``,
+        ``duplicate_jobs`` (only when SubmitJob had to be sent again after a lost answer: the other
+        jobs its requests created and what was done to them, ``[{"jobId", "status", "action"}]``),
         ``array_size``, ``log_stream_names`` (every stream the task read: each attempt's, each
         container's, each node's, the children's it showed), ``exit_code`` and ``exit_codes``
         (by container name for ECS and EKS jobs, by ``node N`` for multi-node jobs).
@@ -475,8 +479,9 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
             raise SpecValidationError("BatchSubmitJobOperator", problems)
         submission = self._build_submission(self._resolve_definition(spec), tags)
         request = submission.to_request()
-        response = self.hook.submit_job(request)
-        self._job_id = response["jobId"]
+        sent = self.hook.send_submit_job(request)
+        response = sent.response()
+        self._job_id = sent.job_id
         keep_job_id_without_store(context, self.external_id_key, self._job_id)  # before anything can fail
         self._persist_links(context, submitted_job(response, request))
         self.log.info(
@@ -485,7 +490,44 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
             response["jobId"],
             submission.job_queue,
         )
+        self._stop_duplicates(sent, context)
         return self._job_id
+
+    def _stop_duplicates(self, sent: Submission, context: Context) -> None:
+        """When SubmitJob had to be sent again, stop whatever else its lost requests create.
+
+        This runs here, on the worker, before the task waits or defers: a deferrable task thus
+        gets the same guarantee, and the job id is already recorded (``on_kill`` terminates it).
+        The window is short (the read timeout plus a margin, only after a lost answer); what was
+        stopped goes to the task log and to the ``duplicate_jobs`` XCom.
+        """
+        if not sent.needs_reconciling:
+            return
+        label = task_instance_label(context)
+        self.log.warning(
+            "SubmitJob for this task was sent %d times after lost answers (%s): for %.0fs, any "
+            "other job with submit token %s is stopped (cancelled, or terminated if it started) so "
+            "that job %s stays the only one",
+            sent.requests_that_may_have_landed,
+            sent.lost,
+            max(0.0, sent.reconcile_until - time.monotonic()),
+            sent.token,
+            sent.job_id,
+        )
+        stopped = self.hook.reconcile_submission(sent, owner=label)
+        context["ti"].xcom_push(key="duplicate_jobs", value=[item.as_xcom() for item in stopped])
+        if stopped:
+            self.log.warning(
+                "%d other job(s) carried submit token %s; job %s stays the task's job: %s",
+                len(stopped),
+                sent.token,
+                sent.job_id,
+                ", ".join(f"{item.job_id} {item.action} (found {item.status})" for item in stopped),
+            )
+        else:
+            self.log.info(
+                "No other job with submit token %s appeared: job %s is the only one", sent.token, sent.job_id
+            )
 
     def _find_previous_submission(
         self, context: Context, request: Mapping[str, Any], tags: Mapping[str, str]

@@ -42,7 +42,7 @@ from airflow_batch_plugin.specs.common import (
 from airflow_batch_plugin.specs.validation import Checker, drop_none, is_unresolved
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
 __all__ = [
     "FARGATE_MEMORY_BY_VCPU",
@@ -143,6 +143,55 @@ OPERATING_SYSTEM_FAMILIES = (
     "WINDOWS_SERVER_2022_CORE",
     "WINDOWS_SERVER_2022_FULL",
 )
+
+
+def check_volumes(
+    c: Checker, context: SpecContext, volumes: Any, check_efs_volume: Callable[[str, EfsVolume], None]
+) -> list[Any]:
+    """Check a list of :class:`Volume` (each one, unique names, EFS rules); return their names."""
+    names: list[Any] = []
+    if not isinstance(volumes, list):
+        return names
+    for index, volume in enumerate(volumes):
+        if not isinstance(volume, Volume):
+            continue
+        volume.check_into(c.at(f"volumes[{index}]"), context)
+        c.check(
+            volume.name not in names, f"volumes[{index}].name", volume.name, "volume names must be unique"
+        )
+        names.append(volume.name)
+        if isinstance(volume.efs, EfsVolume):
+            check_efs_volume(f"volumes[{index}].efs", volume.efs)
+    return names
+
+
+def check_efs(
+    c: Checker,
+    field: str,
+    efs: EfsVolume,
+    context: SpecContext,
+    *,
+    role_arn: Any,
+    role_field: str,
+    platform_version: Any,
+    version_field: str,
+) -> None:
+    """Check AWS's rules for an EFS volume: IAM authorization needs a role, Fargate 1.4.0 or later."""
+    if efs.iam is True:
+        c.check(role_arn is not None, f"{field}.iam", True, f"EFS IAM authorization needs a {role_field}")
+    version = platform_version
+    if (
+        context.platform == "FARGATE"
+        and isinstance(version, str)
+        and not is_unresolved(version)
+        and re.fullmatch(r"\d+\.\d+\.\d+", version)
+    ):
+        c.check(
+            tuple(int(part) for part in version.split(".")) >= (1, 4, 0),
+            version_field,
+            version,
+            "must be at least 1.4.0 (or LATEST) to mount EFS volumes on Fargate",
+        )
 
 
 def to_flag(value: Any) -> Any:
@@ -752,21 +801,21 @@ class ContainerSpec(BatchSpec):
             )
 
     def _check_volumes(self, c: Checker, context: SpecContext) -> None:
-        names: list[Any] = []
-        if isinstance(self.volumes, list):
-            for index, volume in enumerate(self.volumes):
-                if not isinstance(volume, Volume):
-                    continue
-                volume.check_into(c.at(f"volumes[{index}]"), context)
-                c.check(
-                    volume.name not in names,
-                    f"volumes[{index}].name",
-                    volume.name,
-                    "volume names must be unique",
-                )
-                names.append(volume.name)
-                if isinstance(volume.efs, EfsVolume):
-                    self._check_efs(c, f"volumes[{index}].efs", volume.efs, context)
+        names = check_volumes(
+            c,
+            context,
+            self.volumes,
+            lambda field, efs: check_efs(
+                c,
+                field,
+                efs,
+                context,
+                role_arn=self.job_role_arn,
+                role_field="job_role_arn",
+                platform_version=self.fargate_platform_version,
+                version_field="fargate_platform_version",
+            ),
+        )
         if isinstance(self.mount_points, list):
             for index, mount in enumerate(self.mount_points):
                 if not isinstance(mount, MountPoint):
@@ -779,27 +828,6 @@ class ContainerSpec(BatchSpec):
                         mount.source_volume,
                         f"must name a volume declared in volumes (declared: {names or 'none'})",
                     )
-
-    def _check_efs(self, c: Checker, field: str, efs: EfsVolume, context: SpecContext) -> None:
-        if efs.iam is True:
-            c.check(
-                self.job_role_arn is not None,
-                f"{field}.iam",
-                True,
-                "EFS IAM authorization needs a job_role_arn",
-            )
-        version = self.fargate_platform_version
-        if (
-            context.platform == "FARGATE"
-            and isinstance(version, str)
-            and re.fullmatch(r"\d+\.\d+\.\d+", version)
-        ):
-            c.check(
-                tuple(int(part) for part in version.split(".")) >= (1, 4, 0),
-                "fargate_platform_version",
-                version,
-                "must be at least 1.4.0 (or LATEST) to mount EFS volumes on Fargate",
-            )
 
     def _check_platform_fields(self, c: Checker, context: SpecContext) -> None:
         platform = context.platform

@@ -58,6 +58,8 @@ from airflow_batch_plugin.specs.container import (
     RuntimePlatform,
     Ulimit,
     Volume,
+    check_efs,
+    check_volumes,
     fargate_pair_rule,
     flag_request,
     to_flag,
@@ -581,21 +583,9 @@ class EcsTaskSpec(BatchSpec):
     def _check_volumes(
         self, c: Checker, context: SpecContext, specs: list[tuple[int, TaskContainerSpec]]
     ) -> None:
-        names: list[Any] = []
-        if isinstance(self.volumes, list):
-            for index, volume in enumerate(self.volumes):
-                if not isinstance(volume, Volume):
-                    continue
-                volume.check_into(c.at(f"volumes[{index}]"), context)
-                c.check(
-                    volume.name not in names,
-                    f"volumes[{index}].name",
-                    volume.name,
-                    "volume names must be unique",
-                )
-                names.append(volume.name)
-                if isinstance(volume.efs, EfsVolume):
-                    self._check_efs(c, f"volumes[{index}].efs", volume.efs, context)
+        names = check_volumes(
+            c, context, self.volumes, lambda field, efs: self._check_efs(c, field, efs, context)
+        )
         for index, container in specs:
             if not isinstance(container.mount_points, list):
                 continue
@@ -609,21 +599,16 @@ class EcsTaskSpec(BatchSpec):
                     )
 
     def _check_efs(self, c: Checker, field: str, efs: EfsVolume, context: SpecContext) -> None:
-        if efs.iam is True:
-            c.check(
-                self.task_role_arn is not None,
-                f"{field}.iam",
-                True,
-                "EFS IAM authorization needs a task_role_arn",
-            )
-        version = self.platform_version
-        if context.platform == "FARGATE" and _known(version) and re.fullmatch(r"\d+\.\d+\.\d+", str(version)):
-            c.check(
-                tuple(int(part) for part in str(version).split(".")) >= (1, 4, 0),
-                "platform_version",
-                version,
-                "must be at least 1.4.0 (or LATEST) to mount EFS volumes on Fargate",
-            )
+        check_efs(
+            c,
+            field,
+            efs,
+            context,
+            role_arn=self.task_role_arn,
+            role_field="task_role_arn",
+            platform_version=self.platform_version,
+            version_field="platform_version",
+        )
         if isinstance(self.runtime_platform, RuntimePlatform) and self.runtime_platform.is_windows:
             c.fail(field, "<set>", "EFS volumes are not available for Windows containers")
 

@@ -59,6 +59,13 @@ __all__ = [
 
 #: AWS Batch's limit on the size of a RegisterJobDefinition request (24 KiB).
 MAX_JOB_DEFINITION_BYTES = 24 * 1024
+#: Tag recording the content hash of the spec a revision was registered from (added by the hook).
+SPEC_HASH_TAG = "airflow-batch-plugin:spec-hash"
+#: Tag with a token unique to one registration, so a revision whose answer was lost is recognised
+#: (added by the hook).
+REGISTER_TOKEN_TAG = "airflow-batch-plugin:register-token"
+#: The tags the hook adds to every revision it registers: a spec leaves room for them among AWS's 50.
+DEFINITION_TAGS_ADDED = (SPEC_HASH_TAG, REGISTER_TOKEN_TAG)
 PLATFORMS = ("EC2", "FARGATE")
 _TARGET_NODES = re.compile(r"(\d*):(\d*)")
 
@@ -551,7 +558,7 @@ class JobDefinitionSpec(BatchSpec):
         if isinstance(self.retry_strategy, RetryStrategy):
             self.retry_strategy.check_into(c.at("retry_strategy"), context)
         check_timeout(c, "timeout_seconds", self.timeout_seconds)
-        c.tags("tags", self.tags)
+        c.tags("tags", self.tags, added=DEFINITION_TAGS_ADDED)
         check_bool(c, "propagate_tags", self.propagate_tags)
         c.int_range("scheduling_priority", self.scheduling_priority, 0, 9999)
         check_extra_fields(

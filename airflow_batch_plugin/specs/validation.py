@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -118,14 +118,27 @@ class Checker:
             f"{what} is {size} bytes serialized, over AWS Batch's limit of {limit_bytes} bytes",
         )
 
-    def tags(self, field: str, tags: Mapping[str, str] | None, max_tags: int = 50) -> None:
-        """AWS tag rules: at most 50, keys 1..128 and values 0..256 characters, no ``aws:`` prefix."""
+    def tags(
+        self, field: str, tags: Mapping[str, str] | None, max_tags: int = 50, added: Sequence[str] = ()
+    ) -> None:
+        """AWS tag rules: at most 50, keys 1..128 and values 0..256 characters, no ``aws:`` prefix.
+
+        ``added``: the tags the package adds itself, which leave that much less room.
+        """
         if not tags:
             return
         if not isinstance(tags, Mapping):
             self.fail(field, tags, "must be a dict of tag key to tag value")
             return
-        self.check(len(tags) <= max_tags, field, f"<{len(tags)} tags>", f"at most {max_tags} tags")
+        own = [key for key in tags if key not in added]
+        room = max_tags - len(added)
+        rule = f"at most {max_tags} tags"
+        if added:
+            rule = (
+                f"at most {room} tags of your own: AWS allows {max_tags} and the plugin adds "
+                f"{len(added)} ({', '.join(added)})"
+            )
+        self.check(len(own) <= room, field, f"<{len(own)} tags>", rule)
         for key, value in tags.items():
             self.check(
                 isinstance(key, str) and 1 <= len(key) <= 128,

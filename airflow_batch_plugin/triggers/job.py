@@ -139,7 +139,7 @@ class BatchJobTrigger(BaseTrigger):
                 kind_said = True
                 anatomy = read_job(job)
                 if anatomy.kind is not JobKind.CONTAINER or anatomy.is_array_parent:
-                    self.log.info("AWS Batch job %s is a %s", self.job_id, anatomy.description)
+                    self.log.info("AWS Batch job %s is %s", self.job_id, anatomy.a_description)
             reason = f" ({job['statusReason']})" if job.get("statusReason") else ""
             self.log.info("AWS Batch job %s is %s%s", self.job_id, status, reason)
             if status == "SUCCEEDED":

@@ -508,7 +508,7 @@ CASES = [
             lambda: JobDefinitionSpec.container_job("d", "busybox", tags={f"k{i}": "v" for i in range(51)})
         ),
         "tags",
-        "at most 50 tags",
+        "at most 48 tags of your own",
     ),
     Case(
         "node ranges leave a node out",

@@ -619,14 +619,27 @@ def test_describe_jobs_rejects_more_than_one_hundred_ids(emulator):
         batch.describe_jobs(jobs=[f"missing-{index}" for index in range(101)])
 
 
+#: The main node waits, through the Batch API as AWS suggests, until node 1 has finished: on AWS
+#: as here the other nodes start only once the main node runs, and the main node's exit stops them.
+MAIN_WAITS_FOR_NODE_1 = """
+import os, sys, time, boto3
+parent = os.environ["AWS_BATCH_JOB_ID"].rpartition("#")[0]
+batch, deadline = boto3.client("batch"), time.monotonic() + 30
+while batch.describe_jobs(jobs=[parent + "#1"])["jobs"][0]["status"] not in ("SUCCEEDED", "FAILED"):
+    if time.monotonic() > deadline:
+        sys.exit("node 1 never finished")
+    time.sleep(0.05)
+print("main node saw node 1 finish", flush=True)
+"""
+
+
 def test_multi_node_job_runs_one_process_per_node(emulator):
     batch, logs = emulator.client("batch"), emulator.client("logs")
-    node_command = [
-        "sh",
-        "-c",
+    node_line = (
         'echo "node $AWS_BATCH_JOB_NODE_INDEX of $AWS_BATCH_JOB_NUM_NODES main $AWS_BATCH_JOB_MAIN_NODE_INDEX'
-        ' at $AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"',
-    ]
+        ' at ${AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS:-itself}"'
+    )
+    resources = [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "256"}]
     definition = batch.register_job_definition(
         jobDefinitionName=unique("multinode"),
         type="multinode",
@@ -635,30 +648,41 @@ def test_multi_node_job_runs_one_process_per_node(emulator):
             "mainNode": 0,
             "nodeRangeProperties": [
                 {
-                    "targetNodes": "0:",
+                    "targetNodes": "0",
+                    "container": {
+                        "image": "python",
+                        "command": ["sh", "-c", f'{node_line} && python3 -c "$WAIT"'],
+                        "environment": [{"name": "WAIT", "value": MAIN_WAITS_FOR_NODE_1}],
+                        "resourceRequirements": resources,
+                    },
+                },
+                {
+                    "targetNodes": "1:",
                     "container": {
                         "image": "alpine",
-                        "command": node_command,
-                        "resourceRequirements": [
-                            {"type": "VCPU", "value": "1"},
-                            {"type": "MEMORY", "value": "256"},
-                        ],
+                        "command": ["sh", "-c", node_line],
+                        "resourceRequirements": resources,
                     },
-                }
+                },
             ],
         },
     )["jobDefinitionArn"]
 
-    _, detail = wait_for(batch, submit(batch, emulator.job_queue, definition))
-    main_stream = detail["container"]["logStreamName"]
+    job_id = submit(batch, emulator.job_queue, definition)
+    _, detail = wait_for(batch, job_id)
+    main_node, node_1 = (describe(batch, f"{job_id}#{index}") for index in range(2))
 
     assert detail["status"] == "SUCCEEDED"
     assert detail["nodeProperties"]["numNodes"] == 2
-    assert log_messages(logs, main_stream) == ["node 0 of 2 main 0 at 127.0.0.1"]
-    assert log_messages(logs, f"{main_stream}-node1") == ["node 1 of 2 main 0 at 127.0.0.1"]
+    assert [main_node["status"], node_1["status"]] == ["SUCCEEDED", "SUCCEEDED"]
+    assert log_messages(logs, main_node["container"]["logStreamName"]) == [
+        "node 0 of 2 main 0 at itself",
+        "main node saw node 1 finish",
+    ]
+    assert log_messages(logs, node_1["container"]["logStreamName"]) == ["node 1 of 2 main 0 at 127.0.0.1"]
 
 
-def test_eks_job_runs_its_first_container(emulator):
+def test_eks_job_runs_every_container_of_its_pod(emulator):
     batch = emulator.client("batch")
     definition = batch.register_job_definition(
         jobDefinitionName=unique("eks"),
@@ -672,17 +696,23 @@ def test_eks_job_runs_its_first_container(emulator):
                         "command": ["sh", "-c"],
                         "args": ['test "$GREETING" = hello'],
                         "env": [{"name": "GREETING", "value": "hello"}],
-                    }
+                    },
+                    {"name": "sidecar", "image": "alpine", "command": ["true"]},
                 ]
             }
         },
     )["jobDefinitionArn"]
 
-    _, detail = wait_for(batch, submit(batch, emulator.job_queue, definition))
+    _, detail = wait_for(batch, submit(batch, emulator.eks_job_queue, definition))
 
     assert detail["status"] == "SUCCEEDED"
-    assert detail["eksProperties"]["podProperties"]["containers"][0]["exitCode"] == 0
-    assert detail["eksAttempts"][0]["containers"][0]["exitCode"] == 0
+    assert [
+        container["exitCode"] for container in detail["eksProperties"]["podProperties"]["containers"]
+    ] == [
+        0,
+        0,
+    ]
+    assert [container["name"] for container in detail["eksAttempts"][0]["containers"]] == ["main", "sidecar"]
 
 
 def test_fargate_queue_runs_jobs(emulator):
@@ -703,3 +733,6 @@ def test_fargate_queue_runs_jobs(emulator):
     assert detail["status"] == "SUCCEEDED"
     assert detail["platformCapabilities"] == ["FARGATE"]
     assert "containerInstanceArn" not in detail["container"]
+    [interface] = detail["container"]["networkInterfaces"]
+    assert interface["privateIpv4Address"].startswith("10.0.1.")
+    assert detail["attempts"][0]["container"]["networkInterfaces"] == [interface]

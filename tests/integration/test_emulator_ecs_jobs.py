@@ -898,6 +898,44 @@ def test_array_of_an_ecs_definition_runs_one_task_per_child(emulator, batch):
         assert messages(logs, by_name["main"]["logStreamName"]) == [f"main {index}"]
 
 
+def test_containers_that_exit_at_once_end_by_their_exit_code(emulator, batch):
+    """Quick containers may exit before their launch is recorded: each keeps its exit."""
+    quick = [f"quick-{index}" for index in range(4)]
+    definition = register(
+        batch,
+        [
+            *(container(name, "true", essential=False) for name in quick),
+            container(
+                "main", "true", dependsOn=[{"containerName": name, "condition": "SUCCESS"} for name in quick]
+            ),
+        ],
+    )
+
+    detail = wait_for(batch, submit(batch, emulator.job_queue, definition))
+
+    assert detail["status"] == "SUCCEEDED"
+    expected = dict.fromkeys([*quick, "main"], 0)
+    assert {name: item.get("exitCode") for name, item in containers_by_name(detail).items()} == expected
+    [attempt] = detail["attempts"]
+    assert {
+        item["name"]: item.get("exitCode") for item in attempt["taskProperties"][0]["containers"]
+    } == expected
+
+
+def test_an_essential_container_that_exits_at_once_stops_the_container_started_with_it(emulator, batch):
+    definition = register(
+        batch, [container("side", "sleep 60", essential=False), container("main", "exit 4")]
+    )
+    started = time.monotonic()
+
+    detail = wait_for(batch, submit(batch, emulator.job_queue, definition))
+
+    assert time.monotonic() - started < 30, "the essential container's exit must stop the task"
+    assert (detail["status"], detail["statusReason"]) == ("FAILED", ESSENTIAL_CONTAINER_EXITED)
+    by_name = containers_by_name(detail)
+    assert (by_name["main"]["exitCode"], by_name["side"]["exitCode"]) == (4, 143)
+
+
 def test_terminate_stops_every_container(emulator, batch, tmp_path: Path):
     marker = tmp_path / "running"
     definition = register(

@@ -444,6 +444,26 @@ def test_update_in_place_goes_through_updating(emulator, batch, account):
     assert resources["securityGroupIds"] == [account["security_group"]]
 
 
+def test_update_policy_job_execution_timeout_goes_up_to_7200_minutes(batch, account):
+    name = create_ce(batch, account)
+    ce_settled(batch, name)
+
+    batch.update_compute_environment(
+        computeEnvironment=name, updatePolicy={"jobExecutionTimeoutMinutes": 7200}
+    )
+    updated = ce_settled(batch, name)
+    with pytest.raises(
+        batch.exceptions.ClientException,
+        match=r"updatePolicy\.jobExecutionTimeoutMinutes must be between 1 and 7200, got 7201",
+    ):
+        batch.update_compute_environment(
+            computeEnvironment=name, updatePolicy={"jobExecutionTimeoutMinutes": 7201}
+        )
+
+    assert updated["updatePolicy"] == {"terminateJobsOnUpdate": False, "jobExecutionTimeoutMinutes": 7200}
+    assert describe_ce(batch, name)["updatePolicy"]["jobExecutionTimeoutMinutes"] == 7200
+
+
 def test_updates_aws_cannot_do_in_place_are_refused(batch, account):
     regular = create_ce(batch, account, computeResources=ec2_resources(account, desiredvCpus=4, minvCpus=0))
     fargate = create_ce(batch, account, computeResources=fargate_resources(account))

@@ -46,7 +46,21 @@ def test_bootstrap_is_idempotent(emulator):
         env["computeEnvironmentArn"] for env in before[0]
     ]
     assert [queue["jobQueueArn"] for queue in after[1]] == [queue["jobQueueArn"] for queue in before[1]]
-    assert {queue["jobQueueName"] for queue in after[1]} >= {emulator.job_queue, emulator.fargate_job_queue}
+    assert {queue["jobQueueName"] for queue in after[1]} >= {
+        emulator.job_queue,
+        emulator.fargate_job_queue,
+        emulator.eks_job_queue,
+    }
+    [eks_queue] = [queue for queue in after[1] if queue["jobQueueName"] == emulator.eks_job_queue]
+    assert eks_queue["jobQueueType"] == "EKS"
+    [eks_environment] = batch.describe_compute_environments(
+        computeEnvironments=[first.eks_compute_environment]
+    )["computeEnvironments"]
+    assert eks_environment["eksConfiguration"] == {
+        "eksClusterArn": first.eks_cluster_arn,
+        "kubernetesNamespace": "airflow-batch",
+    }
+    assert first.eks_cluster_arn.endswith(":cluster/airflow-batch-emulator")
     assert len(emulator.client("ec2").describe_subnets(SubnetIds=[first.subnet_id])["Subnets"]) == 1
 
 
@@ -118,6 +132,7 @@ def test_cli_prints_connection_and_exits_cleanly_on_sigterm(tmp_path):
         lines[3]
         == "Fargate job queue: airflow-batch-fargate-queue (compute environment airflow-batch-fargate-ce)"
     )
+    assert lines[4] == "EKS job queue: airflow-batch-eks-queue (compute environment airflow-batch-eks-ce)"
     assert connection == {
         "conn_type": "aws",
         "login": "testing",

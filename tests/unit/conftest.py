@@ -21,3 +21,17 @@ def hook(monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", MOTO_CONNECTION)
     with mock_aws():
         yield BatchHook()
+
+
+@pytest.fixture
+def emulated_hook(hook):
+    """The hook, with the emulator's Batch model and bootstrap (queue, roles) inside mock_aws."""
+    from airflow_batch_plugin.emulator import install
+    from airflow_batch_plugin.emulator.bootstrap import bootstrap
+    from airflow_batch_plugin.emulator.settings import EmulatorSettings, configure, current_settings
+
+    previous = current_settings()
+    install(EmulatorSettings(step_seconds=0.02))
+    bootstrap(None, "us-east-1")
+    yield hook
+    configure(previous)

@@ -244,3 +244,16 @@ def test_a_job_not_started_yet_has_nothing_to_read():
     assert anatomy.failed_parts() == ()
     assert anatomy.current is not None
     assert anatomy.current.number == 1
+
+
+def test_an_unnamed_eks_container_is_the_one_its_pod_ran_and_descriptions_take_their_article():
+    job = aws.eks_job("SUCCEEDED", 0)
+    del job["eksProperties"]["podProperties"]["containers"][0]["name"]  # as the definition gave it
+    anatomy = read_job(job)
+    assert anatomy.current is not None
+    assert [(part.name, part.exit_code) for part in anatomy.current.parts] == [("main", 0)]
+    assert anatomy.notes == ()
+    assert anatomy.attempts[0].summary() == "exit code 0, Essential container in task exited"
+    assert anatomy.a_description == "an EKS job"
+    assert read_job(aws.multi_node_parent()).a_description == "a multi-node parallel job of 2 nodes"
+    assert read_job(aws.array_parent()).a_description.startswith("an array job of 4 children")

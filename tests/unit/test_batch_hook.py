@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pytest
-from botocore.exceptions import ConnectionClosedError
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
 
-from airflow_batch_plugin.emulator import install
-from airflow_batch_plugin.emulator.bootstrap import DEFAULT_JOB_QUEUE, bootstrap
-from airflow_batch_plugin.emulator.settings import EmulatorSettings, configure, current_settings
+from airflow_batch_plugin.emulator.bootstrap import DEFAULT_JOB_QUEUE
 from airflow_batch_plugin.hooks.batch import SPEC_HASH_TAG, BatchHook, chunked
 from airflow_batch_plugin.specs.job_definition import JobDefinitionSpec
 
@@ -76,16 +73,6 @@ def test_revisions_are_listed_newest_first_and_deregistered(hook):
 # -- SubmitJob through lost responses: moto in-process with the emulator's job model ------------
 
 
-@pytest.fixture
-def emulated_hook(hook):
-    """The hook, with the emulator's Batch model and bootstrap (queue, roles) inside mock_aws."""
-    previous = current_settings()
-    install(EmulatorSettings(step_seconds=0.02))
-    bootstrap(None, "us-east-1")
-    yield hook
-    configure(previous)
-
-
 def submit_request(definition_arn: str) -> dict:
     return {
         "jobName": "lost-response",
@@ -104,14 +91,14 @@ def jobs_named(hook: BatchHook, name: str) -> list[dict]:
     return list(hook.list_jobs(job_queue=DEFAULT_JOB_QUEUE, filters=[{"name": "JOB_NAME", "values": [name]}]))
 
 
-def fail_once(hook: BatchHook, event: str) -> list[int]:
+def fail_once(hook: BatchHook, event: str, error: Exception | None = None) -> list[int]:
     """Make the next SubmitJob fail in transit at ``event`` (before or after AWS handled it)."""
     failures: list[int] = []
 
     def lose(**_: object) -> None:
         if not failures:
             failures.append(1)
-            raise ConnectionClosedError(endpoint_url="http://batch")
+            raise error or ConnectionClosedError(endpoint_url="http://batch")
 
     hook.client.meta.events.register(f"{event}.batch.SubmitJob", lose)
     return failures
@@ -128,12 +115,9 @@ def test_submit_whose_response_was_lost_returns_the_job_it_created(emulated_hook
     assert response["jobId"] == job["jobId"]
 
 
-def test_submit_that_never_reached_aws_is_sent_again(emulated_hook, monkeypatch):
-    from airflow_batch_plugin.hooks import batch as batch_module
-
-    monkeypatch.setattr(batch_module, "IN_FLIGHT_LOOKUP_DELAYS", (0.01, 0.01))  # no real pauses here
+def test_submit_that_never_reached_aws_is_sent_again(emulated_hook):
     definition = emulated_hook.ensure_job_definition(spec(command=["true"]))
-    failures = fail_once(emulated_hook, "before-send")
+    failures = fail_once(emulated_hook, "before-send", EndpointConnectionError(endpoint_url="http://batch"))
     calls = count_calls(emulated_hook)
     response = emulated_hook.submit_job(submit_request(definition.arn))
     assert failures == [1]

@@ -8,21 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import threading
 import time
 import urllib.request
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 from aiohttp import web
 from botocore.config import Config
-from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
+from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
 from airflow_batch_plugin.emulator.fault_rules import (
     Action,
     FaultRule,
     check_rates,
+    draw,
     error_answer,
     identify,
     parse_rules,
@@ -44,6 +47,8 @@ class StubAws:
 
     def __init__(self) -> None:
         self.received: list[str] = []
+        #: When each request arrived (time.monotonic()).
+        self.arrivals: list[float] = []
         self.url = ""
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -73,6 +78,7 @@ class StubAws:
 
     async def _handle(self, request: web.Request) -> web.Response:
         await request.read()
+        self.arrivals.append(time.monotonic())
         target = request.headers.get("X-Amz-Target", "")
         if target.endswith("GetLogEvents"):
             self.received.append("GetLogEvents")
@@ -126,6 +132,8 @@ def test_a_spec_parses_into_rules():
         ("SubmitJob:explode=0.1", "kind must be one of"),
         ("SubmitJob:throttle@after=0.1", "take @after"),
         ("SubmitJob:reset@later=0.1", "take @after"),
+        ("SubmitJob:throttle@late=0.1", "take @after or @late"),
+        ("SubmitJob:slow@late=0.1", "take @after or @late"),
         ("SubmitJob:throttle=lots", "is not a number"),
         ("SubmitJob:throttle=1.5", "between 0 and 1"),
         ("SubmitJob:limit=0", "positive number of calls"),
@@ -134,6 +142,24 @@ def test_a_spec_parses_into_rules():
 def test_bad_specs_are_refused_with_the_rule_named(spec, message):
     with pytest.raises(ValueError, match=message):
         parse_rules(spec)
+
+
+def test_late_and_timeout_faults_parse():
+    rules = parse_rules("SubmitJob:503@late=0.1,SubmitJob:timeout=0.1,*:lost@late=0.2,x:timeout@after=0.1")
+    assert rules == [
+        FaultRule("SubmitJob", "503", 0.1, late=True),
+        FaultRule("SubmitJob", "timeout", 0.1),
+        FaultRule("*", "lost", 0.2, late=True),
+        FaultRule("x", "timeout", 0.1, after=True),
+    ]
+    assert [rule.label for rule in rules] == ["503@late", "timeout", "lost@late", "timeout@after"]
+
+
+def test_a_lost_answer_is_a_503_a_reset_or_a_timeout_evenly():
+    rng = random.Random(1)
+    drawn = Counter(draw(rng, [("lost@late", 1.0)]) for _ in range(3000))
+    assert set(drawn) == {"503@late", "reset@late", "timeout@late"}
+    assert all(900 <= number <= 1100 for number in drawn.values()), drawn
 
 
 def test_the_most_specific_rule_wins_and_kinds_add_up():
@@ -275,6 +301,70 @@ def test_a_slow_answer_comes_late_and_intact(stub):
     assert took >= 0.5
     assert page["events"][0]["message"] == "hi"
     assert (counts.forwarded, counts.succeeded, counts.faults) == (1, 1, {"slow": 1})
+
+
+def short_timeout_client(proxy: FaultProxy, read_timeout: float = 0.5) -> Any:
+    config = Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=read_timeout)
+    return boto3.client(
+        "batch",
+        endpoint_url=proxy.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=config,
+    )
+
+
+def wait_until(condition: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("kind", ["timeout", "timeout@after"])
+def test_a_timeout_answers_nothing_until_the_client_gives_up(stub, kind):
+    with FaultProxy(stub.url, f"SubmitJob:{kind}=1") as proxy:
+        started = time.monotonic()
+        with pytest.raises(ReadTimeoutError) as raised:
+            short_timeout_client(proxy).submit_job(**SUBMIT)
+        took = time.monotonic() - started
+        counts = proxy.snapshot()["batch:SubmitJob"]
+    assert 0.5 <= took < 5
+    assert classify_fault(raised.value) == "transient"
+    forwarded = 1 if kind.endswith("@after") else 0
+    assert stub.received == ["/v1/submitjob"] * forwarded
+    assert (counts.forwarded, counts.faults, counts.pending) == (forwarded, {kind: 1}, 0)
+
+
+@pytest.mark.parametrize(
+    ("kind", "error"),
+    [("503", ClientError), ("reset", ConnectionClosedError), ("timeout", ReadTimeoutError)],
+)
+def test_a_late_request_lands_the_late_delay_after_the_client_saw_the_failure(stub, kind, error):
+    with FaultProxy(stub.url, f"SubmitJob:{kind}@late=1", late_seconds=0.8) as proxy:
+        with pytest.raises(error):
+            short_timeout_client(proxy).submit_job(**SUBMIT)
+        failed_at = time.monotonic()
+        held = proxy.snapshot()["batch:SubmitJob"]
+        assert stub.received == [], "nothing reached the upstream when the client saw the failure"
+        wait_until(lambda: stub.received)
+        wait_until(lambda: proxy.snapshot()["batch:SubmitJob"].pending == 0)
+        landed = proxy.snapshot()["batch:SubmitJob"]
+    assert (held.forwarded, held.pending, held.faults) == (0, 1, {f"{kind}@late": 1})
+    assert (landed.forwarded, landed.succeeded, landed.pending) == (1, 1, 0)
+    assert stub.received == ["/v1/submitjob"]
+    assert 0.7 <= stub.arrivals[0] - failed_at <= 0.8 + 2.0
+
+
+def test_a_request_still_to_land_when_the_proxy_stops_never_lands(stub):
+    with FaultProxy(stub.url, "SubmitJob:503@late=1", late_seconds=30) as proxy:
+        with pytest.raises(ClientError):
+            short_timeout_client(proxy).submit_job(**SUBMIT)
+        assert proxy.snapshot()["batch:SubmitJob"].pending == 1
+        proxy.reset()
+        assert proxy.snapshot()["batch:SubmitJob"].pending == 1, "a reset keeps what is still to land"
+    assert stub.received == []
 
 
 def test_unconfigured_services_pass_through(stub):

@@ -1,4 +1,8 @@
-"""A RegisterJobDefinition whose answer was lost leaves one revision, not two (moto in-process)."""
+"""A RegisterJobDefinition whose answer was lost leaves one revision, not two (moto in-process).
+
+Lost after moto registered it: found by its token at once. Lost before: not found by the lookups,
+registered again (see test_submit_in_flight.py for a request that lands late).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import pytest
 from botocore.exceptions import ConnectionClosedError
 
 from airflow_batch_plugin import JobDefinitionSpec
+from airflow_batch_plugin.hooks import batch as batch_module
+from airflow_batch_plugin.hooks.batch import BatchHook
 
 SPEC = JobDefinitionSpec.container_job("lost-registration", "busybox", command=["true"], memory=128)
 
@@ -28,7 +34,9 @@ def active_revisions(hook) -> list[int]:
 
 
 @pytest.mark.parametrize("event", ["after-call", "before-send"])
-def test_a_lost_registration_leaves_exactly_one_revision(hook, event):
+def test_a_lost_registration_leaves_exactly_one_revision(hook, event, monkeypatch):
+    monkeypatch.setattr(batch_module, "IN_FLIGHT_LOOKUP_DELAYS", (0.05, 0.05))
+    monkeypatch.setattr(BatchHook, "reconcile_window", 0.3)  # the window after a resend, shortened
     lost = lose_next_registration(hook, event)
     registered = hook.ensure_job_definition(SPEC)
     assert lost == [1]

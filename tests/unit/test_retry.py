@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.config import Config
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from airflow_batch_plugin.hooks.retry import (
+    BATCH_CONNECT_TIMEOUT,
+    BATCH_READ_TIMEOUT,
     AmbiguousWriteError,
     Backoff,
+    batch_client_config,
     call_with_retries,
     classify_fault,
     client_config,
+    is_ambiguous,
+    write_outcome,
 )
 
 
@@ -74,11 +88,61 @@ def test_transient_fault_on_repeatable_call_is_retried():
     assert call.calls == 3
 
 
-def test_transient_fault_on_a_write_is_reported_as_ambiguous():
-    call = FlakyCall(client_error("ServerException", 500))
-    with pytest.raises(AmbiguousWriteError, match="transient fault"):
+@pytest.mark.parametrize(
+    "error",
+    [
+        client_error("ServerException", 500),
+        client_error("ServiceUnavailableException", 503),
+        ConnectionClosedError(endpoint_url="u"),
+        ReadTimeoutError(endpoint_url="u"),
+    ],
+    ids=["500", "503", "reset", "timeout"],
+)
+def test_an_ambiguous_fault_on_a_write_is_reported_not_retried(error):
+    call = FlakyCall(error)
+    with pytest.raises(AmbiguousWriteError, match="transient fault") as raised:
         call_with_retries(call, description="SubmitJob x", repeatable=False, sleep=lambda _: None)
     assert call.calls == 1
+    assert raised.value.__cause__ is error
+
+
+def refused_connection() -> EndpointConnectionError:
+    from urllib3.exceptions import NewConnectionError
+
+    return EndpointConnectionError(endpoint_url="u", error=NewConnectionError(None, "refused"))
+
+
+@pytest.mark.parametrize(
+    "error", [refused_connection(), ConnectTimeoutError(endpoint_url="u")], ids=["refused", "connect-timeout"]
+)
+def test_a_write_that_could_not_connect_was_never_sent_and_is_sent_again(error):
+    call = FlakyCall(error)
+    assert call_with_retries(call, description="SubmitJob x", repeatable=False, sleep=lambda _: None) == "ok"
+    assert call.calls == 2
+    assert not is_ambiguous(error)
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "outcome"),
+    [
+        (None, 200, "applied"),
+        (None, 429, "refused"),
+        (None, 400, "refused"),
+        (None, 500, "ambiguous"),
+        (None, 503, "ambiguous"),
+        (client_error("TooManyRequestsException", 429), None, "refused"),
+        (client_error("ClientException", 400), None, "refused"),
+        (client_error("ServerException", 500), None, "ambiguous"),
+        (ConnectionClosedError(endpoint_url="u"), None, "ambiguous"),
+        (ReadTimeoutError(endpoint_url="u"), None, "ambiguous"),
+        (EndpointConnectionError(endpoint_url="u"), None, "not sent"),
+        (refused_connection(), None, "not sent"),
+        (EndpointConnectionError(endpoint_url="u", error=ConnectionResetError("reset")), None, "ambiguous"),
+        (ConnectTimeoutError(endpoint_url="u"), None, "not sent"),
+    ],
+)
+def test_what_an_attempt_of_a_write_did(error, status, outcome):
+    assert write_outcome(error, status) == outcome
 
 
 def test_other_errors_are_not_retried():
@@ -96,8 +160,49 @@ def test_gives_up_after_the_deadline():
 
 
 def test_client_config_turns_botocore_retries_off_unless_configured():
-    from botocore.config import Config
-
     assert client_config(Config()).retries == {"total_max_attempts": 1}
     configured = Config(retries={"mode": "adaptive", "max_attempts": 7})
     assert client_config(configured).retries == {"mode": "adaptive", "max_attempts": 7}
+
+
+def test_the_batch_client_has_explicit_timeouts_and_retry_mode():
+    config = batch_client_config(Config())
+    assert (config.connect_timeout, config.read_timeout) == (BATCH_CONNECT_TIMEOUT, BATCH_READ_TIMEOUT)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 1}
+
+
+def test_the_connection_overrides_each_batch_default_on_its_own():
+    config = batch_client_config(Config(read_timeout=3, retries={"mode": "adaptive", "max_attempts": 4}))
+    assert (config.connect_timeout, config.read_timeout) == (BATCH_CONNECT_TIMEOUT, 3)
+    assert config.retries == {"mode": "adaptive", "max_attempts": 4}
+
+
+def test_a_hook_takes_the_timeouts_from_the_connections_config_kwargs(monkeypatch):
+    from airflow_batch_plugin.hooks.batch import RECONCILE_MARGIN, BatchHook
+
+    extra = {"region_name": "us-east-1", "config_kwargs": {"connect_timeout": 4, "read_timeout": 7}}
+    connection = {"conn_type": "aws", "login": "a", "password": "b", "extra": extra}
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
+    hook = BatchHook()
+    config = hook.client.meta.config
+    assert (config.connect_timeout, config.read_timeout) == (4, 7)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 1}
+    assert hook.reconcile_window == 7 + RECONCILE_MARGIN
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AWS_DEFAULT", json.dumps({**connection, "extra": {"region_name": "us-east-1"}})
+    )
+    assert BatchHook().reconcile_window == BATCH_READ_TIMEOUT + RECONCILE_MARGIN
+
+
+def test_aiobotocores_connection_errors_are_told_apart():
+    """aiobotocore raises EndpointConnectionError for a refused connection and for a reset alike."""
+    from aiohttp import ClientConnectorError, ClientOSError
+    from aiohttp.client_reqrep import ConnectionKey
+
+    key = ConnectionKey("h", 1, False, True, None, None, None)
+    refused = EndpointConnectionError(
+        endpoint_url="u", error=ClientConnectorError(key, OSError(111, "refused"))
+    )
+    reset = EndpointConnectionError(endpoint_url="u", error=ClientOSError(104, "Connection reset by peer"))
+    assert write_outcome(refused) == "not sent"
+    assert write_outcome(reset) == "ambiguous"

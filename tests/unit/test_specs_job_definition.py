@@ -511,7 +511,7 @@ DEFINITION_RULES = [
     ("priority-low", {"scheduling_priority": -1}, "scheduling_priority", "at least 0"),
     ("priority-high", {"scheduling_priority": 10000}, "scheduling_priority", "at most 9999"),
     ("timeout", {"timeout_seconds": 59}, "timeout_seconds", "at least 60 seconds"),
-    ("tags-count", {"tags": {f"k{i}": "v" for i in range(51)}}, "tags", "at most 50 tags"),
+    ("tags-count", {"tags": {f"k{i}": "v" for i in range(49)}}, "tags", "at most 48 tags of your own"),
     ("tags-aws", {"tags": {"aws:owner": "me"}}, "tags['aws:owner']", "must not start with 'aws:'"),
     ("tags-key-long", {"tags": {"k" * 129: "v"}}, f"tags[{'k' * 129!r}]", "1 to 128"),
     ("tags-value-long", {"tags": {"k": "v" * 257}}, "tags['k']", "at most 256"),
@@ -540,7 +540,7 @@ def test_definition_rules(changes, field, fragment):
         {"scheduling_priority": 0},
         {"scheduling_priority": 9999},
         {"timeout_seconds": 60},
-        {"tags": {f"k{i}": "v" for i in range(50)}},
+        {"tags": {f"k{i}": "v" for i in range(48)}},  # AWS's 50 less the 2 the hook adds
         {
             "platform": "fargate",
             "container": {"image": "b", "vcpus": 1, "memory": 2048, "execution_role_arn": ROLE},

@@ -49,6 +49,10 @@ class StubBatch:
         self.calls.append("SubmitJob")
         raise AssertionError("no write may happen")
 
+    def send_submit_job(self, request: Any) -> Any:
+        self.calls.append("SubmitJob")
+        raise AssertionError("no write may happen")
+
 
 def submission(**fields: Any) -> JobSubmissionSpec:
     return JobSubmissionSpec(**{"job_name": "j", "job_queue": "q", "job_definition": "d", **fields})
