@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install browser demo test lint typecheck unit clean
+.PHONY: install browser demo test test-compat package-check lint typecheck unit clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,18 @@ demo: install
 test: install browser lint typecheck
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -p no:cacheprovider
 
+## The version matrix: a venv per older supported Airflow minor (3.0, 3.1, 3.2) with the newest
+## dependencies it accepts, and one on Airflow 3.0 with every direct dependency at its declared
+## floor; each runs the unit tests and the README, deferrable, @task.batch and deferral-timeout
+## runs on the emulator (see .ci/compat_matrix.py). Then the release checks.
+test-compat: install package-check
+	$(BIN)/python .ci/compat_matrix.py
+
+## Build the sdist and wheel (no deprecation warning allowed), `twine check --strict` them, install
+## the wheel alone in a fresh venv and import every public name (see .ci/package_check.py).
+package-check: install
+	$(BIN)/python .ci/package_check.py
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -51,4 +63,4 @@ unit: install
 	$(BIN)/python -m pytest -p no:cacheprovider tests/unit
 
 clean:
-	rm -rf $(VENV) .airflow build *.egg-info .mypy_cache .ruff_cache
+	rm -rf $(VENV) .airflow .compat build dist *.egg-info .mypy_cache .ruff_cache

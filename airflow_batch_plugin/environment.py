@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException
-from airflow.sdk import TriggerRule
 
+from airflow_batch_plugin.compat import TriggerRule
 from airflow_batch_plugin.resources import (
     COMPUTE_ENVIRONMENT,
     JOB_QUEUE,

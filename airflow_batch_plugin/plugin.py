@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.plugins_manager import AirflowPlugin
 
+from airflow_batch_plugin.compat import menu_entry
 from airflow_batch_plugin.links import VIEW_PREFIX
 
 if TYPE_CHECKING:
@@ -66,12 +67,6 @@ class AwsBatchPlugin(AirflowPlugin):
         self.fastapi_apps = [
             {"app": LazyAsgiApp(_monitoring_app), "url_prefix": VIEW_PREFIX, "name": VIEW_NAME},
         ]
-        self.external_views = [
-            {
-                "name": VIEW_NAME,
-                "href": f"{VIEW_PREFIX}/",
-                "destination": "nav",
-                "category": "browse",
-                "url_route": "aws-batch",
-            },
-        ]
+        # Airflow 3.1+: an entry under Browse; 3.0: under "Plugins" (see compat.menu_entry).
+        for attribute, entries in menu_entry(VIEW_NAME, f"{VIEW_PREFIX}/", "aws-batch").items():
+            setattr(self, attribute, entries)

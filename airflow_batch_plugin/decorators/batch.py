@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any, cast
 import attr
 from airflow.providers.common.compat.sdk import AirflowSkipException
 from airflow.sdk.bases.decorator import DecoratedOperator, _TaskDecorator
-from airflow.sdk.definitions.context import KNOWN_CONTEXT_KEYS
 from airflow.sdk.definitions.mappedoperator import prevent_duplicates
 
+from airflow_batch_plugin.compat import KNOWN_CONTEXT_KEYS, handle_decorated_output
 from airflow_batch_plugin.decorators.definition import (
     definition_name,
     fits_a_definition,
@@ -381,10 +381,11 @@ class BatchDecoratedOperator(DecoratedOperator, BatchSubmitJobOperator):
     def execute(self, context: Context) -> Any:
         self._termination_reason = f"Terminated by Airflow: task {task_instance_label(context)} was stopped"
         self._result_ready = False
+        self._say_what_this_airflow_lacks(context)
         value = self.execute_resumable(context)
         if not self._result_ready:  # reattached to a running job: the mixin returns after waiting
             value = self.get_job_result(self._job_id, context)
-        return self._handle_output(value)
+        return handle_decorated_output(self, value, context)
 
     def submit_job(self, context: Context) -> str:
         """Ship the function and its arguments: register its definition, submit the job."""

@@ -18,8 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.definitions._internal.decorators import remove_task_decorator
-
+from airflow_batch_plugin.compat import remove_task_decorator
 from airflow_batch_plugin.decorators.runner import SERIALIZER_ENV
 from airflow_batch_plugin.specs.container import ContainerSpec
 from airflow_batch_plugin.specs.job_definition import MAX_JOB_DEFINITION_BYTES, JobDefinitionSpec

@@ -134,16 +134,10 @@ def never_sent(error: BaseException) -> bool:
 
 @cache
 def _connect_phase_errors() -> tuple[type[BaseException], ...]:
+    from aiohttp import ClientConnectorError
     from urllib3.exceptions import NewConnectionError
 
-    errors: list[type[BaseException]] = [NewConnectionError, socket.gaierror]
-    try:
-        from aiohttp import ClientConnectorError
-    except ImportError:  # pragma: no cover - aiohttp comes with the Amazon provider
-        pass
-    else:
-        errors.append(ClientConnectorError)
-    return tuple(errors)
+    return (NewConnectionError, socket.gaierror, ClientConnectorError)
 
 
 def is_ambiguous(error: BaseException) -> bool:

@@ -12,9 +12,18 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-from airflow.providers.common.compat.sdk import AirflowException, ResumableJobMixin, conf
-from airflow.sdk.exceptions import TaskDeferralTimeout
+from airflow.providers.common.compat.sdk import AirflowException, conf
 
+from airflow_batch_plugin.compat import (
+    AIRFLOW_VERSION_TEXT,
+    ResumableJobMixin,
+    TaskDeferralTimeout,
+    keep_job_id_without_store,
+    push_xcom,
+    remember_job_id,
+    remembered_job_id,
+    what_this_airflow_lacks,
+)
 from airflow_batch_plugin.hooks.batch import SUBMIT_TOKEN_TAG, BatchHook
 from airflow_batch_plugin.hooks.logs import CloudWatchLogsHook
 from airflow_batch_plugin.identity import (
@@ -425,12 +434,19 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
 
     def execute(self, context: Context) -> str:
         self._termination_reason = f"Terminated by Airflow: task {task_instance_label(context)} was stopped"
+        self._say_what_this_airflow_lacks(context)
         result = self.execute_resumable(context)
         if result is None and self._job_id is not None:
             # Reattaching to a live job, the mixin returns what poll_until_complete returned
             # (None) without calling get_job_result: push the XComs and return the job id here.
             return self.get_job_result(self._job_id, context)
         return str(result)
+
+    def _say_what_this_airflow_lacks(self, context: Context) -> None:
+        """Say once in the task log what this Airflow cannot do for the task, and the fallback."""
+        lacks = what_this_airflow_lacks(context, deferrable=self.deferrable and self.wait_for_completion)
+        if lacks:
+            self.log.warning("On Airflow %s: %s", AIRFLOW_VERSION_TEXT, "; ".join(lacks))
 
     def on_kill(self) -> None:
         """Terminate the job this task submitted or reattached to."""
@@ -456,6 +472,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         if previous is not None:
             self._job_id = previous
             self._reattached = True
+            keep_job_id_without_store(context, self.external_id_key, previous)
             return previous
         problems = target_problems(self.hook, checked, spec)  # reads only; then the writes
         if problems:
@@ -465,6 +482,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         sent = self.hook.send_submit_job(request)
         response = sent.response()
         self._job_id = sent.job_id
+        keep_job_id_without_store(context, self.external_id_key, self._job_id)  # before anything can fail
         self._persist_links(context, submitted_job(response, request))
         self.log.info(
             "Submitted AWS Batch job %s (%s) to queue %s",
@@ -516,8 +534,9 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
     ) -> str | None:
         """On a retry, find a live or succeeded job an earlier try submitted but did not record.
 
-        The task state store records the job id right after SubmitJob; a worker that died in
-        between leaves only the job's tags behind, so they are looked up here.
+        The task state store (Airflow 3.3) records the job id right after SubmitJob; a worker
+        that died in between, or an Airflow without the store, leaves only the job's tags behind,
+        so they are looked up here.
         """
         if getattr(context["ti"], "try_number", 1) <= 1:
             return None
@@ -649,9 +668,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
             )
             self._reattached = False
             job_id = self.submit_job(context)
-            store = context.get("task_state_store")
-            if store is not None:
-                store.set(self.external_id_key, job_id)
+            remember_job_id(context, self.external_id_key, job_id)
             self.poll_until_complete(job_id, context)
 
     def _stopped_with_an_earlier_try(self, job: Mapping[str, Any], context: Context) -> bool:
@@ -664,10 +681,9 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         try:
             return super().resume_execution(next_method, next_kwargs, context)
         except TaskDeferralTimeout as error:
-            store = context.get("task_state_store")
-            job_id = store.get(self.external_id_key) if store is not None else None
+            job_id = remembered_job_id(context, self.external_id_key)
             if job_id:
-                self._job_id = str(job_id)
+                self._job_id = job_id
                 self._termination_reason = (
                     f"Terminated by Airflow: task {task_instance_label(context)} timed out"
                 )
@@ -681,12 +697,12 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         job = self.ended_job(job_id)
         self._persist_links(context, job)  # the exact definition revision and the last attempt's log
         ti = context["ti"]
-        ti.xcom_push(key="job_arn", value=job.get("jobArn"))
-        ti.xcom_push(key="job_name", value=job.get("jobName"))
-        ti.xcom_push(key="job_queue", value=job.get("jobQueue"))
-        ti.xcom_push(key="array_size", value=job.get("arrayProperties", {}).get("size"))
+        push_xcom(ti, "job_arn", job.get("jobArn"))
+        push_xcom(ti, "job_name", job.get("jobName"))
+        push_xcom(ti, "job_queue", job.get("jobQueue"))
+        push_xcom(ti, "array_size", job.get("arrayProperties", {}).get("size"))
         for key, value in job_result_xcoms(job, self._wait_monitor).items():
-            ti.xcom_push(key=key, value=value)
+            push_xcom(ti, key, value)
         return job_id
 
     def ended_job(self, job_id: str) -> dict[str, Any]:

@@ -129,7 +129,7 @@ class BatchJobTrigger(BaseTrigger):
                 timeout = max(0.0, runnable_since + self.max_runnable_seconds - time.monotonic())
             try:
                 job = await asyncio.wait_for(watch.next_change(), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 assert self.max_runnable_seconds is not None
                 return self._stuck(runnable_too_long(self.max_runnable_seconds))
             except JobPollError as error:

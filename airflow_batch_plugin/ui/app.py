@@ -142,7 +142,7 @@ ReadableDags = Annotated["set[str] | None", Depends(readable_dags)]
 def format_time(epoch_ms: int | None) -> str:
     if not epoch_ms:
         return ""
-    moment = datetime.datetime.fromtimestamp(epoch_ms / 1000, tz=datetime.timezone.utc)
+    moment = datetime.datetime.fromtimestamp(epoch_ms / 1000, tz=datetime.UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
-from airflow_batch_plugin.localrun import airflow, airflow_env, prepare_airflow_home, run_summary
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from airflow_batch_plugin.localrun import airflow_env, prepare_airflow_home, run_summary
 
 _START = re.compile(r"\[DAG TEST\] starting task_id=(\S+)")
 _END = re.compile(r"\[DAG TEST\] end task task_id=(\S+)")
+#: Airflow 3.0's ``dag.test()`` also copies every task log line to stdout through a handler of
+#: its own (``add_logger_if_needed``), stamped like ``[2026-01-02 03:04:05,678]``; the usual copy
+#: is stamped ``[2026-01-02T03:04:05.678+0000]``. Only the usual one is kept.
+_SECOND_COPY = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\] ")
 
 
 @dataclass
@@ -37,6 +41,8 @@ class DagTestRun:
         lines: list[str] = []
         current: str | None = None
         for line in self.output.splitlines():
+            if _SECOND_COPY.match(line):
+                continue
             start = _START.search(line)
             if start:
                 current = start.group(1)
@@ -56,7 +62,23 @@ def dags_test(
     extra_env: dict[str, str] | None = None,
 ) -> DagTestRun:
     """Run ``dag_id`` once with a fresh metadata database in ``home`` (``extra_env`` on top)."""
-    env = {**airflow_env(home, connection, dags_folder), **(extra_env or {})}
+    env = {
+        **airflow_env(home, connection, dags_folder),
+        # Wide enough that a failure's message is never wrapped (Airflow 3.0 prints it with rich).
+        "COLUMNS": "1000",
+        # Airflow 3.1 and 3.2 print the task logs on stdout and the [DAG TEST] lines on stderr:
+        # one unbuffered stream keeps them in the order they were written.
+        "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
+    }
     prepare_airflow_home(env)
-    result = airflow(["dags", "test", dag_id, *(["-c", conf] if conf else [])], env, capture=True)
-    return DagTestRun(result.returncode, result.stdout + result.stderr, run_summary(dag_id, env))
+    command = [str(Path(sys.executable).parent / "airflow"), "dags", "test", dag_id]
+    result = subprocess.run(
+        [*command, *(["-c", conf] if conf else [])],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        check=False,
+    )
+    return DagTestRun(result.returncode, result.stdout, run_summary(dag_id, env))

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.airflow_versions import needs_trigger_on_kill
 from tests.e2e.cluster import AirflowCluster, start_cluster, task_process_ids
 
 if TYPE_CHECKING:
@@ -41,11 +42,25 @@ SCENARIOS = (
 WAIT = 150.0
 
 
+def selected_scenarios(session: pytest.Session) -> list[str]:
+    """The scenario DAGs of this module's tests that the session runs (``-k`` may select a few)."""
+    here = [
+        item
+        for item in session.items
+        if item.module is not None
+        and item.module.__name__ == __name__
+        and not any(marker.args and marker.args[0] for marker in item.iter_markers("skipif"))
+    ]
+    named = {marker.args[0] for item in here for marker in item.iter_markers("scenario")}
+    return [dag_id for dag_id in SCENARIOS if dag_id in named]
+
+
 @pytest.fixture(scope="module")
-def cluster(emulator, tmp_path_factory) -> Iterator[tuple[AirflowCluster, dict[str, str]]]:
+def cluster(emulator, tmp_path_factory, request) -> Iterator[tuple[AirflowCluster, dict[str, str]]]:
+    """The cluster, and a run of each selected test's scenario DAG, all triggered at once."""
     running = start_cluster(emulator.airflow_connection, tmp_path_factory.mktemp("crash-airflow"), DAGS)
     try:
-        runs = {dag_id: running.trigger(dag_id) for dag_id in SCENARIOS}
+        runs = {dag_id: running.trigger(dag_id) for dag_id in selected_scenarios(request.session)}
         yield running, runs
     finally:
         running.stop()
@@ -106,6 +121,7 @@ def assert_terminated_by_airflow(
     assert why in job["statusReason"]
 
 
+@pytest.mark.scenario("crash_worker_killed")
 def test_a_killed_worker_is_retried_and_the_retry_reattaches_to_the_same_job(cluster, emulator):
     airflow, runs = cluster
     dag_id, run_id = "crash_worker_killed", runs["crash_worker_killed"]
@@ -129,6 +145,7 @@ def test_a_killed_worker_is_retried_and_the_retry_reattaches_to_the_same_job(clu
     assert job["jobId"] in str(xcom.json()["value"]), "the retry returns the job it reattached to"
 
 
+@pytest.mark.scenario("crash_triggerer_restarted")
 def test_a_restarted_triggerer_resumes_the_deferred_wait(cluster, emulator):
     airflow, runs = cluster
     dag_id, run_id = "crash_triggerer_restarted", runs["crash_triggerer_restarted"]
@@ -145,6 +162,7 @@ def test_a_restarted_triggerer_resumes_the_deferred_wait(cluster, emulator):
     assert airflow.task_instance(dag_id, run_id, TASK)["try_number"] == 1, "no retry was needed"
 
 
+@pytest.mark.scenario("crash_sync_marked_failed")
 def test_marking_a_running_sync_task_failed_terminates_its_job(cluster, emulator):
     airflow, runs = cluster
     dag_id, run_id = "crash_sync_marked_failed", runs["crash_sync_marked_failed"]
@@ -157,7 +175,15 @@ def test_marking_a_running_sync_task_failed_terminates_its_job(cluster, emulator
 
 
 @pytest.mark.parametrize(
-    ("dag_id", "waiting_state"), [("crash_sync_cleared", "running"), ("crash_deferred_cleared", "deferred")]
+    ("dag_id", "waiting_state"),
+    [
+        pytest.param("crash_sync_cleared", "running", marks=pytest.mark.scenario("crash_sync_cleared")),
+        pytest.param(
+            "crash_deferred_cleared",
+            "deferred",
+            marks=[pytest.mark.scenario("crash_deferred_cleared"), needs_trigger_on_kill],
+        ),
+    ],
 )
 def test_clearing_a_task_terminates_its_job_and_the_new_try_runs_a_new_one(
     cluster, emulator, dag_id, waiting_state
@@ -177,6 +203,7 @@ def test_clearing_a_task_terminates_its_job_and_the_new_try_runs_a_new_one(
     assert jobs[1]["status"] == "SUCCEEDED"
 
 
+@pytest.mark.scenario("crash_deferred_timed_out")
 def test_a_deferred_task_that_times_out_terminates_its_job(cluster, emulator):
     airflow, runs = cluster
     dag_id, run_id = "crash_deferred_timed_out", runs["crash_deferred_timed_out"]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_batch_plugin.compat import AIRFLOW_VERSION_TEXT, HAS_TASK_STATE_STORE, TRIGGER_ON_KILL
 from tests.e2e.airflow_run import DagTestRun, dags_test
 
 pytestmark = pytest.mark.e2e
@@ -45,6 +46,20 @@ def test_a_deferred_job_resumes_with_its_log_and_xcoms(run, emulator):
     assert task["return_value"] == job["jobId"]
     assert task["xcoms"]["job_arn"] == job["jobArn"]
     assert task["xcoms"]["log_stream_names"] == [job["container"]["logStreamName"]]
+
+
+def test_the_task_log_says_once_what_this_airflow_lacks(run):
+    said = [
+        line
+        for line in run.task_output("single").splitlines()
+        if f"On Airflow {AIRFLOW_VERSION_TEXT}: " in line
+    ]
+    if HAS_TASK_STATE_STORE and TRIGGER_ON_KILL:
+        assert said == [], "Airflow 3.3 lacks nothing the operator needs"
+        return
+    [line] = said
+    assert "no task state store (Airflow 3.3 has it)" in line
+    assert "killing the deferred task (mark failed, clear) does not terminate the job" in line
 
 
 def test_a_log_longer_than_one_page_is_read_in_full(run):

@@ -23,11 +23,12 @@ import httpx
 import pytest
 
 from airflow_batch_plugin.localrun import airflow_env
+from tests.airflow_versions import needs_trigger_on_kill
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, needs_trigger_on_kill]
 
 DAGS = Path(__file__).parent / "dags_kill"
 REPO_ROOT = Path(__file__).resolve().parents[2]

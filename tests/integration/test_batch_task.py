@@ -11,8 +11,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from airflow.providers.common.compat.sdk import TaskDeferred
 from airflow.sdk import DAG
-from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_batch_plugin.decorators.batch import BatchTaskError, batch_task
 from airflow_batch_plugin.job_state import BatchJobFailed

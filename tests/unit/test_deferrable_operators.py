@@ -8,9 +8,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowException
+from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred
 from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR, TriggerFailureReason
-from airflow.sdk.exceptions import TaskDeferralTimeout, TaskDeferred
 
 from airflow_batch_plugin import (
     BatchComputeEnvironmentTrigger,
@@ -20,6 +19,8 @@ from airflow_batch_plugin import (
     BatchJobTrigger,
     BatchSubmitJobOperator,
 )
+from airflow_batch_plugin.compat import TaskDeferralTimeout
+from tests.airflow_versions import needs_task_state_store
 
 ARGS = {"task_id": "t", "job_name": "job", "job_queue": "q", "job_definition": "def", "poll_interval": 2}
 
@@ -135,16 +136,32 @@ def test_a_failed_job_fails_the_resumed_task_with_its_exit_code():
         operator.execute_complete(context(), {"status": "failed", "job_id": "job-1"})
 
 
-def test_a_deferral_timeout_terminates_the_stored_job():
+def kept_in_xcom(key: str, job_id: str) -> dict[str, Any]:
+    """A context without a task state store (Airflow before 3.3): the job id is in this try's XCom."""
+    xcoms = {("t", key, -1): job_id}
+    ti = SimpleNamespace(
+        dag_id="d",
+        run_id="r",
+        task_id="t",
+        map_index=-1,
+        xcom_push=lambda **_: None,
+        xcom_pull=lambda task_ids, key, map_indexes: xcoms.get((task_ids, key, map_indexes)),
+    )
+    return {"ti": ti}
+
+
+@pytest.mark.parametrize("kept_in", ["task_state_store", "xcom"])
+def test_a_deferral_timeout_terminates_the_kept_job(kept_in):
     batch = StubBatch()
     operator = with_hook(BatchSubmitJobOperator(**ARGS, deferrable=True), batch)
-    store = StateStore({operator.external_id_key: "job-1"})
+    key = operator.external_id_key
+    if kept_in == "xcom":
+        ctx = kept_in_xcom(key, "job-1")
+    else:
+        ctx = context(task_state_store=StateStore({key: "job-1"}))
     with pytest.raises(TaskDeferralTimeout):
-        operator.resume_execution(
-            TRIGGER_FAIL_REPR,
-            {"error": TriggerFailureReason.TRIGGER_TIMEOUT},
-            context(task_state_store=store),
-        )
+        # The Task SDK's own resume_execution raises the timeout this Airflow raises.
+        operator.resume_execution(TRIGGER_FAIL_REPR, {"error": TriggerFailureReason.TRIGGER_TIMEOUT}, ctx)
     [(job_id, why)] = batch.terminated
     assert job_id == "job-1"
     assert "timed out" in why
@@ -232,6 +249,7 @@ def test_a_reattaching_try_tells_its_resumed_self_that_the_job_is_an_earlier_try
     assert deferred.value.kwargs == {"reattached": True}
 
 
+@needs_task_state_store
 def test_a_retry_that_reattaches_to_a_running_job_returns_that_job_and_pushes_its_xcoms():
     class EndsOnSecondLook(StubBatch):
         def describe_job(self, job_id: str) -> dict[str, Any]:
@@ -267,3 +285,36 @@ def test_a_resumed_task_describes_its_ended_job_once():
     operator = with_hook(BatchSubmitJobOperator(**ARGS, deferrable=True), batch)
     assert operator.execute_complete(context(), {"status": "success", "job_id": "job-1"}) == "job-1"
     assert looks == ["job-1"], "execute_complete's description serves the result too"
+
+
+def test_without_a_task_state_store_a_retry_finds_the_running_job_by_its_tags():
+    # Airflow before 3.3 (or a worker that died before the store was written): tags + ListJobs.
+    class Tagged(StubBatch):
+        def find_jobs(self, *, job_queue: str, job_name: str, tags: dict[str, str]) -> list[dict[str, Any]]:
+            searched.append((job_queue, job_name, tags))
+            return [{"jobId": "job-1", "status": "RUNNING"}]
+
+        def describe_job(self, job_id: str) -> dict[str, Any]:
+            looks[job_id] = looks.get(job_id, 0) + 1
+            status = "RUNNING" if looks[job_id] == 1 else "SUCCEEDED"
+            return {"jobId": job_id, "jobName": "job", "status": status, "jobQueue": "q"}
+
+    searched: list[tuple[str, str, dict[str, str]]] = []
+    looks: dict[str, int] = {}
+    operator = with_hook(BatchSubmitJobOperator(**ARGS, stream_logs=False), Tagged(**{"job-1": {}}))
+    pushed: dict[str, Any] = {}
+    ti = SimpleNamespace(
+        dag_id="d",
+        run_id="r",
+        task_id="t",
+        map_index=-1,
+        try_number=2,
+        stats_tags={},
+        xcom_push=lambda key, value: pushed.update({key: value}),
+    )
+    assert operator.execute({"ti": ti}) == "job-1"
+    [(queue, name, tags)] = searched
+    assert (queue, name) == ("q", "job")
+    assert tags["airflow:dag_id"] == "d"
+    assert pushed[operator.external_id_key] == "job-1", "kept for a deferral timeout of this try"
+    assert pushed["job_queue"] == "q", "the XComs of the job it reattached to"

@@ -155,7 +155,9 @@ def test_a_bad_spec_fails_when_it_is_declared():
 
 
 def test_environment_gives_a_setup_and_a_teardown_that_runs_whatever_happened():
-    from airflow.sdk import DAG, TriggerRule
+    from airflow.sdk import DAG
+
+    from airflow_batch_plugin.compat import TriggerRule
 
     environment = BatchEnvironment(compute_environments=[compute_environment_spec()])
     with DAG("env", schedule=None):

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from airflow_batch_plugin.compat import menu_entry
 from airflow_batch_plugin.plugin import AwsBatchPlugin, LazyAsgiApp
 from airflow_batch_plugin.ui.cache import TtlCache
 from airflow_batch_plugin.ui.charts import stacked_bars
@@ -21,7 +22,11 @@ def test_each_plugin_instance_has_its_own_lists_and_the_class_none():
     assert app["url_prefix"] == "/aws-batch"
     assert isinstance(app["app"], LazyAsgiApp)
     assert app["app"]._app is None, "the FastAPI app is not built until a request comes"
-    assert first.external_views[0]["href"] == "/aws-batch/"
+    entries = menu_entry("AWS Batch", "/aws-batch/", "aws-batch")
+    for attribute, [entry] in entries.items():  # none on Airflow 3.0 without the FAB provider
+        assert getattr(first, attribute) == [entry]
+        assert getattr(first, attribute) is not getattr(second, attribute)
+        assert entry["href"] == "/aws-batch/"
     assert len(first.operator_extra_links) == 6
 
 
