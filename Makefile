@@ -38,7 +38,7 @@ demo: install
 
 ## Lint, type-check and run every test (unit, emulator integration, Airflow end to end).
 test: install browser lint typecheck
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -p no:cacheprovider
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -p no:cacheprovider --durations=20
 
 ## The version matrix: a venv per older supported Airflow minor (3.0, 3.1, 3.2) with the newest
 ## dependencies it accepts, and one on Airflow 3.0 with every direct dependency at its declared
