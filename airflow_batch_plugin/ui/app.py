@@ -10,7 +10,9 @@ Pages (HTML, rendered on the server) and their JSON twins under ``api/``:
 
 Every route needs an authenticated Airflow user allowed to see the website (Airflow's own auth
 manager; an anonymous request gets 401, a browser is sent to the login page). Jobs are shown
-only for the DAGs the user may read. AWS is read with the connection and region of the query
+only for the DAGs the user may read; jobs without a DAG tag and the queues, compute environments
+and job definitions only for the users ``[aws_batch] view_resources_for`` names (see
+:mod:`~airflow_batch_plugin.ui.permissions`). AWS is read with the connection and region of the query
 (``?conn_id=...&region=...``), restricted to the connections ``[aws_batch] view_connections``
 names (default ``aws_default``); answers are cached ``[aws_batch] view_cache_seconds`` (15).
 """
@@ -32,7 +34,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from airflow_batch_plugin.ui.cache import TtlCache
 from airflow_batch_plugin.ui.charts import RESOURCE_COLOURS, STATUS_COLOURS, stacked_bars
-from airflow_batch_plugin.ui.data import STATUSES, BatchWorld, JobRow, TaskRef
+from airflow_batch_plugin.ui.data import STATUSES, BatchWorld, TaskRef
+from airflow_batch_plugin.ui.permissions import UNRESTRICTED, Rights, refusal, rights_of
 
 if TYPE_CHECKING:
     from airflow.api_fastapi.auth.managers.base_auth_manager import BaseAuthManager
@@ -69,7 +72,10 @@ def airflow_base_url() -> str:
 
 
 class Worlds:
-    """One :class:`BatchWorld` per (connection, region), built on first use, sharing one cache."""
+    """One :class:`BatchWorld` per (connection, region), built on first use, sharing one cache.
+
+    :meth:`get` hands each request the world with a memo of its own (one read of each thing).
+    """
 
     def __init__(self, cache: TtlCache) -> None:
         self.cache = cache
@@ -88,7 +94,7 @@ class Worlds:
                 resolved = region or batch.conn_region_name or "us-east-1"
                 world = BatchWorld(batch, logs, self.cache, (conn_id, resolved))
                 self._worlds[(conn_id, region)] = world
-            return world
+            return world.for_request()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,9 +127,9 @@ def selection(
     return Selection(conn_id, region, str(request.scope.get("root_path", "")).rstrip("/"), connections)
 
 
-def readable_dags(user: GetUserDep) -> set[str] | None:
-    """The DAG ids the signed-in user may read: the view shows only their jobs."""
-    return set(auth_manager().get_authorized_dag_ids(user=user, method="GET"))
+def rights(user: GetUserDep, chosen: Annotated[Selection, Depends(selection)]) -> Rights:
+    """What the signed-in user may see (:mod:`~airflow_batch_plugin.ui.permissions`)."""
+    return rights_of(auth_manager(), user, chosen.conn_id)
 
 
 def auth_manager() -> BaseAuthManager:
@@ -133,7 +139,7 @@ def auth_manager() -> BaseAuthManager:
 
 
 Chosen = Annotated[Selection, Depends(selection)]
-ReadableDags = Annotated["set[str] | None", Depends(readable_dags)]
+UserRights = Annotated[Rights, Depends(rights)]
 
 
 # -- rendering -----------------------------------------------------------------------------------------
@@ -182,9 +188,12 @@ def templates() -> Environment:
 
 
 def as_json(value: Any) -> Any:
-    """Dataclasses (rows, pages) as plain JSON values."""
+    """Dataclasses (rows, pages) as plain JSON values, with the properties they name in
+    ``JSON_PROPERTIES`` (such as a job's ``duration_seconds``)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {key: as_json(item) for key, item in dataclasses.asdict(value).items()}
+        names = [item.name for item in dataclasses.fields(value)]
+        names += getattr(value, "JSON_PROPERTIES", ())
+        return {name: as_json(getattr(value, name)) for name in names}
     if isinstance(value, dict):
         return {str(key): as_json(item) for key, item in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -215,7 +224,7 @@ def create_app(*, worlds: Worlds | None = None, authorize: bool = True) -> FastA
     )
     app.state.worlds = worlds
     if not authorize:
-        app.dependency_overrides[readable_dags] = lambda: None
+        app.dependency_overrides[rights] = lambda: UNRESTRICTED
 
     def page(request: Request, template: str, chosen: Selection, **values: Any) -> HTMLResponse:
         region = worlds.get(chosen.conn_id, chosen.region).key[1]
@@ -223,63 +232,67 @@ def create_app(*, worlds: Worlds | None = None, authorize: bool = True) -> FastA
         html = jinja.get_template(template).render(request=request, chosen=chosen, **values)
         return HTMLResponse(html)
 
-    def visible(job: JobRow, dags: set[str] | None) -> bool:
-        return dags is None or job.task is None or job.task.dag_id in dags
+    def require_account(allowed: Rights) -> None:
+        if not allowed.sees_account:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, refusal())
 
     # -- overview ----------------------------------------------------------------------------------
 
-    def overview_data(chosen: Selection, dags: set[str] | None) -> dict[str, Any]:
+    def overview_data(chosen: Selection, allowed: Rights) -> dict[str, Any]:
         world = worlds.get(chosen.conn_id, chosen.region)
-        queues = world.queues()
+        account = allowed.sees_account
         return {
             "region": world.key[1],
-            "queues": queues,
-            "compute_environments": world.compute_environments(),
-            "jobs": world.recent_jobs(dag_ids=dags),
+            "resources_shown": account,
+            "queues": world.queues() if account else [],
+            "compute_environments": world.compute_environments() if account else [],
+            "jobs": world.recent_jobs(dag_ids=allowed.readable_dags),
         }
 
     @app.get("/", response_class=HTMLResponse)
-    def overview(request: Request, chosen: Chosen, dags: ReadableDags) -> HTMLResponse:
-        data = overview_data(chosen, dags)
+    def overview(request: Request, chosen: Chosen, allowed: UserRights) -> HTMLResponse:
+        data = overview_data(chosen, allowed)
         chart = stacked_bars([(queue.name, queue.counts) for queue in data["queues"]], STATUSES)
-        return page(request, "overview.html", chosen, chart=chart, **data)
+        return page(request, "overview.html", chosen, chart=chart, refusal=refusal(), **data)
 
     @app.get("/api/overview")
-    def overview_json(chosen: Chosen, dags: ReadableDags) -> JSONResponse:
-        return JSONResponse(as_json(overview_data(chosen, dags)))
+    def overview_json(chosen: Chosen, allowed: UserRights) -> JSONResponse:
+        return JSONResponse(as_json(overview_data(chosen, allowed)))
 
     # -- one job -----------------------------------------------------------------------------------
 
-    def job_page(chosen: Selection, job_id: str, dags: set[str] | None) -> Any:
+    def job_page(chosen: Selection, job_id: str, allowed: Rights) -> Any:
         found = worlds.get(chosen.conn_id, chosen.region).job(job_id)
-        if found is None or not visible(found.row, dags):
+        if found is None or not allowed.may_see_job(found.row.dag_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"AWS Batch job {job_id} not found")
         return found
 
     @app.get("/jobs/{job_id}", response_class=HTMLResponse)
-    def job(request: Request, job_id: str, chosen: Chosen, dags: ReadableDags) -> HTMLResponse:
-        found = job_page(chosen, job_id, dags)
+    def job(request: Request, job_id: str, chosen: Chosen, allowed: UserRights) -> HTMLResponse:
+        found = job_page(chosen, job_id, allowed)
         return page(request, "job.html", chosen, page=found, row=found.row)
 
     @app.get("/api/jobs/{job_id}")
-    def job_json(job_id: str, chosen: Chosen, dags: ReadableDags) -> JSONResponse:
-        found = job_page(chosen, job_id, dags)
+    def job_json(job_id: str, chosen: Chosen, allowed: UserRights) -> JSONResponse:
+        found = job_page(chosen, job_id, allowed)
         return JSONResponse(as_json(found))
 
     # -- queues, compute environments, definitions ---------------------------------------------------
 
     @app.get("/queues/{name:path}", response_class=HTMLResponse)
-    def queue(request: Request, name: str, chosen: Chosen, dags: ReadableDags) -> HTMLResponse:
+    def queue(request: Request, name: str, chosen: Chosen, allowed: UserRights) -> HTMLResponse:
+        require_account(allowed)
         world = worlds.get(chosen.conn_id, chosen.region)
         row = world.queue(name)
         if row is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"job queue {name} not found")
-        jobs = [job for job in world.recent_jobs(dag_ids=dags) if job.queue == row.name]
+        jobs = [job for job in world.recent_jobs(dag_ids=allowed.readable_dags) if job.queue == row.name]
         chart = stacked_bars([(row.name, row.counts)], STATUSES)
         return page(request, "queue.html", chosen, queue=row, jobs=jobs, chart=chart)
 
     @app.get("/compute-environments/{name:path}", response_class=HTMLResponse)
-    def compute_environment(request: Request, name: str, chosen: Chosen) -> HTMLResponse:
+    def compute_environment(request: Request, name: str, chosen: Chosen, allowed: UserRights) -> HTMLResponse:
+        require_account(allowed)
         world = worlds.get(chosen.conn_id, chosen.region)
         row = world.compute_environment(name)
         if row is None:
@@ -288,7 +301,8 @@ def create_app(*, worlds: Worlds | None = None, authorize: bool = True) -> FastA
         return page(request, "compute_environment.html", chosen, environment=row, queues=queues)
 
     @app.get("/job-definitions/{name:path}", response_class=HTMLResponse)
-    def job_definition(request: Request, name: str, chosen: Chosen) -> HTMLResponse:
+    def job_definition(request: Request, name: str, chosen: Chosen, allowed: UserRights) -> HTMLResponse:
+        require_account(allowed)
         definition = worlds.get(chosen.conn_id, chosen.region).job_definition(name)
         if definition is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"job definition {name} not found")

@@ -9,20 +9,23 @@
 - a job page: 1 DescribeJobs, 1 GetLogEvents (the log tail), and for an array job one ListJobs
   per child status (up to 100 children each);
 
-and nothing at all while the cache is fresh (default 15 s).
+and nothing at all while the cache is fresh (default 15 s). A request reads through
+:meth:`BatchWorld.for_request`, whose memo keeps those bounds with the cache off too.
 """
 
 from __future__ import annotations
 
+import copy
+import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_batch_plugin.anatomy import JobAnatomy, read_job
 from airflow_batch_plugin.identity import DAG_TAG, MAP_INDEX_TAG, RUN_TAG, TASK_TAG
 from airflow_batch_plugin.job_state import primary_log
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Mapping
+    from collections.abc import Callable, Collection, Mapping
 
     from airflow_batch_plugin.hooks.batch_resources import BatchResourceHook
     from airflow_batch_plugin.hooks.logs import CloudWatchLogsHook
@@ -103,14 +106,26 @@ class JobRow:
     array_size: int | None
     progress: dict[str, int] = field(default_factory=dict)
     task: TaskRef | None = None
+    #: The DAG named by the job's ``airflow:dag_id`` tag (even when other tags are missing).
+    dag_id: str | None = None
+
+    #: Properties the JSON twins include besides the fields.
+    JSON_PROPERTIES: ClassVar[tuple[str, ...]] = ("duration_seconds",)
 
     @property
     def duration_seconds(self) -> float | None:
-        """Seconds from start to stop (or to the description, while it runs); None before it starts."""
+        """Seconds from start to stop, or to now while it runs; None before it starts."""
+        return self.elapsed_seconds()
+
+    def elapsed_seconds(self, now_ms: Callable[[], float] | None = None) -> float | None:
+        """Seconds from start to stop, or to ``now_ms()`` (epoch milliseconds) while it runs.
+
+        :param now_ms: the clock (default: the system's); None before the job starts.
+        """
         if self.started_at is None:
             return None
-        end = self.stopped_at
-        return None if end is None else max(0.0, (end - self.started_at) / 1000)
+        end = self.stopped_at if self.stopped_at is not None else (now_ms or epoch_ms)()
+        return max(0.0, (end - self.started_at) / 1000)
 
     @property
     def done_fraction(self) -> float | None:
@@ -229,6 +244,16 @@ def queue_name(arn_or_name: str) -> str:
     return arn_or_name.rsplit("/", 1)[-1]
 
 
+def epoch_ms() -> float:
+    """Now, in milliseconds since the epoch (AWS's timestamps)."""
+    return time.time() * 1000
+
+
+def dag_of(tags: Mapping[str, str]) -> str | None:
+    """The DAG a job belongs to (its ``airflow:dag_id`` tag), or None when it has none."""
+    return tags.get(DAG_TAG) or None
+
+
 def task_ref(tags: Mapping[str, str]) -> TaskRef | None:
     """The task instance named by our operators' tags, or None for a job Airflow did not submit."""
     if not tags.get(DAG_TAG) or not tags.get(RUN_TAG) or not tags.get(TASK_TAG):
@@ -255,6 +280,7 @@ def job_row(job: Mapping[str, Any]) -> JobRow:
         array_size=array.get("size") if "index" not in array else None,
         progress={status: int(count) for status, count in (array.get("statusSummary") or {}).items()},
         task=task_ref(job.get("tags") or {}),
+        dag_id=dag_of(job.get("tags") or {}),
     )
 
 
@@ -296,9 +322,20 @@ class BatchWorld:
         self.logs = logs
         self.cache = cache
         self.key = key
+        self._memo: dict[tuple[Any, ...], Any] | None = None
+
+    def for_request(self) -> BatchWorld:
+        """This world with a memo of its own: one request reads each thing once, cache on or off."""
+        scoped = copy.copy(self)
+        scoped._memo = {}
+        return scoped
 
     def _cached(self, what: tuple[Any, ...], compute: Any) -> Any:
-        return self.cache.get((*self.key, *what), compute)
+        if self._memo is None:
+            return self.cache.get((*self.key, *what), compute)
+        if what not in self._memo:
+            self._memo[what] = self.cache.get((*self.key, *what), compute)
+        return self._memo[what]
 
     # -- the overview ---------------------------------------------------------------------------
 
@@ -361,14 +398,12 @@ class BatchWorld:
         return sorted(rows, key=lambda row: row.name)
 
     def recent_jobs(self, dag_ids: Collection[str] | None = None, limit: int = RECENT_JOBS) -> list[JobRow]:
-        """The newest jobs of every queue that Airflow submitted, newest first.
+        """The newest jobs of every queue that Airflow submitted (tagged with a DAG), newest first.
 
         :param dag_ids: only jobs of these DAGs (the ones the user may read); None for all.
         """
         rows: list[JobRow] = self._cached(("recent-jobs", limit), lambda: self._read_recent_jobs(limit))
-        return [
-            row for row in rows if row.task is not None and (dag_ids is None or row.task.dag_id in dag_ids)
-        ]
+        return [row for row in rows if row.dag_id is not None and (dag_ids is None or row.dag_id in dag_ids)]
 
     def _read_recent_jobs(self, limit: int) -> list[JobRow]:
         summaries: list[dict[str, Any]] = []

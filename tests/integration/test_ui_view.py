@@ -23,7 +23,8 @@ from airflow_batch_plugin.ui.cache import TtlCache
 pytestmark = pytest.mark.integration
 
 DAG_ID = "view_test_dag"
-OTHER_DAG = "view_other_dag"
+OTHER_DAG = "view_other_dag"  # not in Airflow: a DAG nobody may read
+DAG_B = "view_dag_b"  # in Airflow; the per-DAG tests' reader may not read it
 
 
 def tags(dag_id: str, task_id: str, map_index: int = -1) -> dict[str, str]:
@@ -32,7 +33,8 @@ def tags(dag_id: str, task_id: str, map_index: int = -1) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def jobs(emulator) -> dict[str, str]:
-    """A single job with a log, an array job of 3 with one failed child, a failed job; all ended."""
+    """A single job with a log, an array job of 3 with one failed child, a failed job, jobs tagged
+    in part or not at all; all ended."""
     batch = emulator.client("batch")
     name = f"view-{uuid.uuid4().hex[:6]}"
     definition = batch.register_job_definition(
@@ -71,6 +73,9 @@ def jobs(emulator) -> dict[str, str]:
             "view-failed", tags(OTHER_DAG, "boom"), containerOverrides={"command": ["sh", "-c", "exit 3"]}
         ),
         "untagged": submit("view-untagged", {}),
+        "a_dag_only": submit("view-a-dag-only", {DAG_TAG: DAG_ID}),
+        "b_full": submit("view-b-full", tags(DAG_B, "b_task")),
+        "b_dag_only": submit("view-b-dag-only", {DAG_TAG: DAG_B}),
     }
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -97,16 +102,21 @@ class CallCounter:
         return sum(self.calls.values())
 
 
-@pytest.fixture
-def view(aws_conn_env, jobs) -> tuple[TestClient, CallCounter, TtlCache]:
-    cache = TtlCache(ttl=60)
+def counted_view(region: str, cache_seconds: float) -> tuple[TestClient, CallCounter, TtlCache]:
+    """The view's app alone, on a cache of ``cache_seconds``, counting the AWS calls it makes."""
+    cache = TtlCache(ttl=cache_seconds)
     worlds = Worlds(cache)
-    world = worlds.get("aws_default", aws_conn_env.region)
+    world = worlds.get("aws_default", region)
     counter = CallCounter()
     counter.watch(world.batch.client)
     counter.watch(world.logs.client)
     client = TestClient(create_app(worlds=worlds, authorize=False), root_path="/aws-batch")
     return client, counter, cache
+
+
+@pytest.fixture
+def view(aws_conn_env, jobs) -> tuple[TestClient, CallCounter, TtlCache]:
+    return counted_view(aws_conn_env.region, cache_seconds=60)
 
 
 def test_overview_shows_queues_compute_environments_and_airflow_jobs(view, jobs, emulator):
@@ -174,6 +184,23 @@ def test_a_page_view_costs_a_bounded_number_of_calls_and_none_while_cached(view,
     assert counter.total() == 2 * first
 
 
+def test_the_call_bound_holds_with_the_cache_off(aws_conn_env, jobs, emulator):
+    """``[aws_batch] view_cache_seconds = 0``: each request reads each thing once (README's bound)."""
+    client, counter, _ = counted_view(aws_conn_env.region, cache_seconds=0)
+    params = {"region": emulator.region}
+    queues = len(client.get("/api/overview", params=params).json()["queues"])
+    assert queues >= 1
+    # The README: an overview costs 3 + 7 per queue calls (17 with two queues).
+    assert counter.calls == Counter(
+        {"DescribeJobQueues": 1, "DescribeComputeEnvironments": 1, "ListJobs": 7 * queues, "DescribeJobs": 1}
+    )
+    assert client.get("/", params=params).status_code == 200
+    assert counter.total() == 2 * (3 + 7 * queues), "no cache: the page reads again, once"
+    counter.calls.clear()
+    assert client.get(f"/jobs/{jobs['single']}", params=params).status_code == 200
+    assert counter.calls == Counter({"DescribeJobs": 1, "GetLogEvents": 1})
+
+
 def test_job_page_shows_details_attempts_and_log_tail(view, jobs, emulator):
     client, counter, _ = view
     html = client.get(f"/jobs/{jobs['single']}", params={"region": emulator.region}).text
@@ -234,25 +261,31 @@ def test_unknown_things_are_404_and_unlisted_connections_403(view, emulator):
 # -- mounted by the real Airflow api-server app, with its auth manager ---------------------------------
 
 
-@pytest.fixture
-def airflow_app(aws_conn_env, jobs, monkeypatch):
+SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+
+
+def build_airflow_app(monkeypatch: pytest.MonkeyPatch, auth_manager: str, users: str, dags: list[str]) -> Any:
     """Airflow's own FastAPI app (as `airflow api-server` builds it), with our plugin mounted."""
-    monkeypatch.setenv(
-        "AIRFLOW__CORE__AUTH_MANAGER",
-        "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-    )
-    monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "admin:admin,viewer:viewer")
+    monkeypatch.setenv("AIRFLOW__CORE__AUTH_MANAGER", auth_manager)
+    monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", users)
     from airflow import plugins_manager
     from airflow.api_fastapi.app import create_app as create_airflow_app
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.utils.db import initdb
 
     initdb()
-    register_dag(DAG_ID)  # the viewer may read this DAG; OTHER_DAG is not in Airflow at all
+    for dag_id in dags:
+        register_dag(dag_id)
     for cached in ("_get_plugins", "_get_ui_plugins", "get_fastapi_plugins"):
         getattr(getattr(plugins_manager, cached, None), "cache_clear", lambda: None)()
     app = create_airflow_app()
     return app, get_auth_manager()
+
+
+@pytest.fixture
+def airflow_app(aws_conn_env, jobs, monkeypatch):
+    # The viewer may read DAG_ID; OTHER_DAG is not in Airflow at all.
+    return build_airflow_app(monkeypatch, SIMPLE_AUTH_MANAGER, "admin:admin,viewer:viewer", [DAG_ID])
 
 
 def register_dag(dag_id: str) -> None:
@@ -331,3 +364,133 @@ def test_the_plugin_adds_the_view_to_airflows_navigation(airflow_app):
     listed = " ".join(plugin["operator_extra_links"])
     assert "BatchJobLink" in listed
     assert "BatchJobLogsLink" in listed
+
+
+# -- per-DAG permissions: who sees which job, and who sees the account ----------------------------------
+
+
+@pytest.fixture
+def per_dag_app(aws_conn_env, jobs, monkeypatch):
+    """The api-server with an auth manager where ``reader_a`` may read DAG_ID only (not DAG_B)."""
+    from tests.integration import per_dag_auth
+
+    assert per_dag_auth.GRANTS["reader_a"] == {DAG_ID}
+    monkeypatch.delenv("AIRFLOW__AWS_BATCH__VIEW_RESOURCES_FOR", raising=False)
+    users = "admin:admin,op:op,reader_a:viewer"
+    return build_airflow_app(monkeypatch, per_dag_auth.PATH, users, [DAG_ID, DAG_B])
+
+
+def signed_in(app: Any, auth_manager: Any, user: str, role: str) -> TestClient:
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    token = auth_manager.generate_jwt(SimpleAuthManagerUser(username=user, role=role))
+    return TestClient(app, headers={"Authorization": f"Bearer {token}"})
+
+
+def statuses(client: TestClient, paths: list[str], region: str, html: bool = False) -> dict[str, int]:
+    headers = {"accept": "text/html"} if html else {}
+    return {
+        path: client.get(f"/aws-batch{path}", params={"region": region}, headers=headers).status_code
+        for path in paths
+    }
+
+
+def resource_paths(emulator: Any, definition_arn: str) -> list[str]:
+    return [
+        f"/queues/{emulator.job_queue}",
+        "/queues/no-such-queue",  # refused before AWS is asked: no telling which queues exist
+        f"/compute-environments/{emulator.compute_environment}",
+        f"/job-definitions/{definition_arn}",
+    ]
+
+
+def definition_of(client: TestClient, job_id: str, region: str) -> str:
+    return str(
+        client.get(f"/aws-batch/api/jobs/{job_id}", params={"region": region}).json()["job"]["jobDefinition"]
+    )
+
+
+def test_a_reader_of_dag_a_sees_dag_a_jobs_only_and_no_resources(per_dag_app, jobs, emulator):
+    app, auth_manager = per_dag_app
+    reader = signed_in(app, auth_manager, "reader_a", "viewer")
+    region = emulator.region
+    mine = [jobs["single"], jobs["array"], jobs["a_dag_only"]]  # a_dag_only: DAG_ID's tag alone is enough
+    not_mine = [jobs["b_full"], jobs["b_dag_only"], jobs["untagged"], jobs["failed"]]
+    for job_id in mine:
+        assert statuses(reader, [f"/api/jobs/{job_id}", f"/jobs/{job_id}"], region, html=True) == {
+            f"/api/jobs/{job_id}": 200,
+            f"/jobs/{job_id}": 200,
+        }
+    for job_id in not_mine:  # B's jobs, whatever other tags they lack; jobs Airflow did not start
+        for path in (f"/api/jobs/{job_id}", f"/jobs/{job_id}"):
+            response = reader.get(
+                f"/aws-batch{path}", params={"region": region}, headers={"accept": "text/html"}
+            )
+            assert response.status_code == 404, path
+            assert job_id not in response.text.replace(f"AWS Batch job {job_id} not found", "")
+            assert "line-one" not in response.text
+
+    overview = reader.get("/aws-batch/api/overview", params={"region": region}).json()
+    assert {job["job_id"] for job in overview["jobs"]} >= set(mine)
+    assert not {job["job_id"] for job in overview["jobs"]} & set(not_mine)
+    assert overview["resources_shown"] is False
+    assert overview["queues"] == []
+    assert overview["compute_environments"] == []
+    html = reader.get("/aws-batch/", params={"region": region}).text
+    assert 'id="resources-hidden"' in html
+    assert "view_resources_for" in html
+    assert "data-queue=" not in html
+    assert "data-compute-environment=" not in html
+    assert f'data-job-id="{jobs["a_dag_only"]}"' in html
+
+    admin = signed_in(app, auth_manager, "admin", "admin")
+    paths = resource_paths(emulator, definition_of(admin, jobs["single"], region))
+    assert set(statuses(reader, paths, region).values()) == {403}
+    assert set(statuses(reader, paths, region, html=True).values()) == {403}
+    refused = reader.get(f"/aws-batch{paths[0]}", params={"region": region})
+    assert "view_resources_for = admins" in refused.json()["detail"]
+    assert emulator.compute_environment not in refused.text
+
+
+def test_admins_see_every_job_of_a_known_dag_and_the_account(per_dag_app, jobs, emulator):
+    app, auth_manager = per_dag_app
+    region = emulator.region
+    for user, role in (("admin", "admin"), ("op", "op")):  # both may edit the view's connection
+        client = signed_in(app, auth_manager, user, role)
+        seen = [jobs[key] for key in ("single", "a_dag_only", "b_full", "b_dag_only", "untagged")]
+        assert set(statuses(client, [f"/api/jobs/{job_id}" for job_id in seen], region).values()) == {200}
+        assert statuses(client, [f"/api/jobs/{jobs['failed']}"], region) == {
+            f"/api/jobs/{jobs['failed']}": 404
+        }, "a DAG Airflow does not know is a DAG nobody may read"
+        paths = resource_paths(emulator, definition_of(client, jobs["single"], region))
+        assert statuses(client, paths, region) == {**dict.fromkeys(paths, 200), "/queues/no-such-queue": 404}
+        overview = client.get("/aws-batch/api/overview", params={"region": region}).json()
+        assert overview["resources_shown"] is True
+        assert emulator.job_queue in {queue["name"] for queue in overview["queues"]}
+        assert emulator.compute_environment in {ce["name"] for ce in overview["compute_environments"]}
+        listed = {job["job_id"] for job in overview["jobs"]}
+        assert {jobs["b_full"], jobs["b_dag_only"], jobs["a_dag_only"]} <= listed
+        assert jobs["untagged"] not in listed, "the list is of jobs Airflow started"
+
+
+def test_view_resources_for_everyone_opens_the_account_but_not_other_dags(
+    per_dag_app, jobs, emulator, monkeypatch
+):
+    monkeypatch.setenv("AIRFLOW__AWS_BATCH__VIEW_RESOURCES_FOR", "everyone")
+    app, auth_manager = per_dag_app
+    region = emulator.region
+    reader = signed_in(app, auth_manager, "reader_a", "viewer")
+    paths = resource_paths(emulator, definition_of(reader, jobs["single"], region))
+    assert statuses(reader, paths, region) == {**dict.fromkeys(paths, 200), "/queues/no-such-queue": 404}
+    assert statuses(reader, [f"/api/jobs/{jobs['untagged']}"], region) == {
+        f"/api/jobs/{jobs['untagged']}": 200
+    }
+    hidden = [f"/api/jobs/{jobs['b_full']}", f"/api/jobs/{jobs['b_dag_only']}"]
+    assert statuses(reader, hidden, region) == dict.fromkeys(hidden, 404), "DAG permissions still hold"
+    queue_page = reader.get(f"/aws-batch/queues/{emulator.job_queue}", params={"region": region}).text
+    assert f'data-job-id="{jobs["single"]}"' in queue_page
+    assert f'data-job-id="{jobs["a_dag_only"]}"' in queue_page
+    assert f'data-job-id="{jobs["b_full"]}"' not in queue_page, "the queue's job list: readable DAGs only"
+    overview = reader.get("/aws-batch/api/overview", params={"region": region}).json()
+    assert overview["resources_shown"] is True
+    assert overview["queues"]

@@ -11,7 +11,7 @@ from airflow_batch_plugin.compat import menu_entry
 from airflow_batch_plugin.plugin import AwsBatchPlugin, LazyAsgiApp
 from airflow_batch_plugin.ui.cache import TtlCache
 from airflow_batch_plugin.ui.charts import stacked_bars
-from airflow_batch_plugin.ui.data import compute_environment_row, job_row, task_ref
+from airflow_batch_plugin.ui.data import JobRow, compute_environment_row, job_row, task_ref
 
 
 def test_each_plugin_instance_has_its_own_lists_and_the_class_none():
@@ -213,3 +213,114 @@ def test_job_pages_list_containers_and_nodes_as_aws_describes_them():
         (2, "exit code 5, Essential container in task exited"),
     ]
     assert rows[1].streams == ["report/default/task2 (group /aws/batch/job)"]
+
+
+# -- duration while a job runs, and in the JSON twins -----------------------------------------------
+
+
+def running_row(started_at: int | None = 2_000, stopped_at: int | None = None) -> JobRow:
+    return job_row(
+        {
+            "jobId": "j",
+            "status": "RUNNING",
+            "createdAt": 1_000,
+            "startedAt": started_at,
+            "stoppedAt": stopped_at,
+        }
+    )
+
+
+def test_a_running_job_counts_its_elapsed_time_on_the_clock_given():
+    row = running_row()
+    assert row.elapsed_seconds(now_ms=lambda: 92_000) == 90
+    assert row.elapsed_seconds(now_ms=lambda: 1_000) == 0, "a clock behind AWS's never gives negative time"
+    assert running_row(stopped_at=32_000).elapsed_seconds(now_ms=lambda: 99_000_000) == 30, "stopped: fixed"
+    assert running_row(started_at=None).elapsed_seconds(now_ms=lambda: 92_000) is None, "not started"
+    assert running_row(started_at=None).duration_seconds is None
+
+
+def test_the_running_duration_uses_the_system_clock_by_default():
+    # No wall-clock value is asserted: the property must only count, not wait for stoppedAt.
+    duration = running_row(started_at=1).duration_seconds
+    assert duration is not None
+    assert duration > 0
+
+
+def test_json_twins_include_the_duration_of_rows_at_every_depth():
+    from airflow_batch_plugin.ui.app import as_json
+
+    stopped = running_row(stopped_at=32_000)
+    data = as_json({"jobs": [stopped], "row": stopped})
+    assert data["jobs"][0]["duration_seconds"] == 30
+    assert data["row"]["duration_seconds"] == 30
+    assert data["row"]["dag_id"] is None
+    assert as_json(running_row())["duration_seconds"] > 0
+    assert as_json(running_row(started_at=None))["duration_seconds"] is None
+
+
+# -- who may see what --------------------------------------------------------------------------------
+
+
+def test_a_jobs_dag_is_its_dag_tag_alone():
+    from airflow_batch_plugin.ui.data import dag_of
+
+    partial = job_row({"jobId": "p", "tags": {"airflow:dag_id": "b"}})
+    assert partial.dag_id == "b"
+    assert partial.task is None, "no run or task tag: no link to a task instance"
+    assert dag_of({}) is None
+    assert dag_of({"airflow:dag_id": ""}) is None
+    assert dag_of({"airflow:task_id": "t", "airflow:run_id": "r"}) is None
+
+
+def test_rights_show_jobs_of_readable_dags_and_the_account_to_whom_the_setting_names():
+    from airflow_batch_plugin.ui.permissions import UNRESTRICTED, Rights
+
+    reader = Rights(readable_dags=frozenset({"a"}), sees_account=False)
+    assert reader.may_see_job("a")
+    assert not reader.may_see_job("b")
+    assert not reader.may_see_job(None), "a job Airflow did not start belongs to the account"
+    admin = Rights(readable_dags=frozenset({"a", "b"}), sees_account=True)
+    assert admin.may_see_job("b")
+    assert admin.may_see_job(None)
+    assert not admin.may_see_job("unknown"), "seeing the account does not open other DAGs' jobs"
+    assert UNRESTRICTED.may_see_job("anything")
+    assert UNRESTRICTED.may_see_job(None)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, "admins"),
+        ("admins", "admins"),
+        ("everyone", "everyone"),
+        (" Everyone ", "everyone"),
+        ("all", "admins"),
+    ],
+)
+def test_view_resources_for_is_admins_unless_set_to_everyone(monkeypatch, value, expected):
+    from airflow_batch_plugin.ui.permissions import resources_for
+
+    if value is None:
+        monkeypatch.delenv("AIRFLOW__AWS_BATCH__VIEW_RESOURCES_FOR", raising=False)
+    else:
+        monkeypatch.setenv("AIRFLOW__AWS_BATCH__VIEW_RESOURCES_FOR", value)
+    assert resources_for() == expected
+
+
+# -- one read of each thing per request ----------------------------------------------------------------
+
+
+def test_a_request_reads_each_thing_once_even_with_the_cache_off():
+    from airflow_batch_plugin.ui.data import BatchWorld
+
+    world = BatchWorld(None, None, TtlCache(ttl=0), ("aws_default", "us-east-1"))  # type: ignore[arg-type]
+    reads: list[str] = []
+
+    def read() -> str:
+        reads.append("x")
+        return f"value {len(reads)}"
+
+    request = world.for_request()
+    assert request._cached(("x",), read) == request._cached(("x",), read) == "value 1"
+    assert world.for_request()._cached(("x",), read) == "value 2", "the next request reads again"
+    assert world._cached(("x",), read) == "value 3", "no memo outside a request"
