@@ -5,6 +5,7 @@ Create/Describe/Update/Delete of compute environments and job queues (moto drops
 fields and settles them at once) and adds AWS's checks to its scheduling policy methods. Every
 call runs under the backend scheduler's lock, the lock the timed transitions run under.
 The backend methods keep moto's signatures, so moto's CloudFormation support uses them too.
+GetJobQueueSnapshot, which moto lacks, is answered from the scheduler (``front_of_queue``).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from moto.batch import urls as batch_urls
 from moto.batch.models import BatchBackend
 from moto.batch.responses import BatchResponse
 
 from airflow_batch_plugin.emulator import compute_environments, job_queues, scheduling_policies
-from airflow_batch_plugin.emulator.lifecycle import page
+from airflow_batch_plugin.emulator.lifecycle import client_error, page
 from airflow_batch_plugin.emulator.scheduler import scheduler_for
 
 
@@ -227,6 +229,18 @@ def handle_describe_job_queues(self: BatchResponse) -> str:
     return _paged("jobQueues", self.batch_backend.describe_job_queues(request.get("jobQueues")), request)
 
 
+def handle_get_job_queue_snapshot(self: BatchResponse) -> str:
+    """Answer GetJobQueueSnapshot: the front of a queue in dispatch order, and its utilization."""
+    identifier = str(_body(self).get("jobQueue") or "")
+    if not identifier:
+        raise client_error("'jobQueue' is a required field (cannot be an empty string)")
+    backend = self.batch_backend
+    scheduler = scheduler_for(backend)
+    with scheduler.lock:
+        queue = job_queues.find_existing(backend, identifier)
+        return json.dumps(scheduler.front_of_queue(queue))
+
+
 def handle_update_job_queue(self: BatchResponse) -> str:
     """Answer UpdateJobQueue."""
     backend, request = self.batch_backend, _body(self)
@@ -266,8 +280,11 @@ def install_infrastructure() -> None:
         "deletecomputeenvironment": handle_delete_compute_environment,
         "createjobqueue": handle_create_job_queue,
         "describejobqueues": handle_describe_job_queues,
+        "getjobqueuesnapshot": handle_get_job_queue_snapshot,
         "updatejobqueue": handle_update_job_queue,
         "deletejobqueue": handle_delete_job_queue,
     }
     for name, function in handlers.items():
         setattr(BatchResponse, name, function)
+    # moto routes no GetJobQueueSnapshot: its path joins the others (read when a server or mock starts).
+    batch_urls.url_paths.setdefault("{0}/v1/getjobqueuesnapshot$", BatchResponse.dispatch)

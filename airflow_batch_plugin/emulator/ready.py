@@ -55,6 +55,10 @@ class ReadyQueue:
         entry = self.head(now)
         return entry[0] if entry is not None and entry[0] > now else None
 
+    def placed(self) -> list[tuple[float, BatchJob]]:
+        """Return (eligible_at, job) of every job still waiting here, in the order they were queued."""
+        return [(eligible_at, job) for eligible_at, seq, job in self._entries if _is_current(job, seq)]
+
 
 class FairShareReadyQueue(ReadyQueue):
     """One heap per share identifier; the least used share goes first.
@@ -100,6 +104,23 @@ class FairShareReadyQueue(ReadyQueue):
         self._chosen = best[1]
         _, eligible_at, _, job = self._shares[best[1]][0]
         return eligible_at, job
+
+    @property
+    def usage(self) -> dict[str, float]:
+        """Return each share's usage so far (a copy)."""
+        return dict(self._usage)
+
+    def weight_of(self, share: str) -> float:
+        """Return the current ``weightFactor`` of a share identifier."""
+        return self._weight_of(share)
+
+    def placed(self) -> list[tuple[float, BatchJob]]:
+        """Return (eligible_at, job) of every job still waiting here, in the order they were queued."""
+        entries = [
+            entry for heap in self._shares.values() for entry in heap if _is_current(entry[3], entry[2])
+        ]
+        entries.sort(key=lambda entry: entry[2])
+        return [(eligible_at, job) for _, eligible_at, _, job in entries]
 
     def pop_head(self, started: bool) -> None:
         """Remove the chosen head; a started job adds its vCPUs times the share's weight to usage."""

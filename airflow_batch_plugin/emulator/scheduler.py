@@ -40,6 +40,13 @@ from airflow_batch_plugin.emulator.containers import awslogs_destination
 from airflow_batch_plugin.emulator.ecs_job_detail import task_container_runtime
 from airflow_batch_plugin.emulator.ecs_task_definitions import register_task_definitions_of
 from airflow_batch_plugin.emulator.eks_pods import ContainerInsightsSink, EksPod
+from airflow_batch_plugin.emulator.front_of_queue import (
+    FRONT_OF_QUEUE_LIMIT,
+    fair_share_order,
+    fifo_order,
+    snapshot,
+    utilization,
+)
 from airflow_batch_plugin.emulator.jobs import (
     ARRAY_CHILD_JOB_FAILED,
     ATTEMPT_TIMED_OUT,
@@ -159,6 +166,8 @@ class Scheduler:
         self._tiebreak = itertools.count()
         self._ready: dict[int, ReadyQueue] = {}
         self._unplaced: dict[str, BatchJob] = {}
+        #: When the RUNNABLE jobs of each queue (by id) last changed places (epoch ms).
+        self._front_moved: dict[int, int] = {}
         self._slots_in_use = 0
         self._stopped = False
         self._thread = threading.Thread(
@@ -222,6 +231,20 @@ class Scheduler:
         for job in list(self._unplaced.values()):
             if job.queue is queue and job.status == RUNNABLE:
                 self._arm_time_limits(job)
+
+    def front_of_queue(self, queue: Any, limit: int = FRONT_OF_QUEUE_LIMIT) -> dict[str, Any]:
+        """Answer GetJobQueueSnapshot for ``queue``: its RUNNABLE jobs in the order they will dispatch."""
+        ready = self._ready_for(queue)
+        waiting = [job for job in self._unplaced.values() if job.queue is queue and job.status == RUNNABLE]
+        fair_share = isinstance(ready, FairShareReadyQueue)
+        if isinstance(ready, FairShareReadyQueue):
+            order = fair_share_order(ready.placed(), waiting, ready.usage, ready.weight_of, limit)
+        else:
+            order = fifo_order((job for _, job in ready.placed()), waiting, limit)
+        jobs = (child for job in self.store.queue_jobs(queue.arn) for child in (job.children or [job]))
+        unit = "cpu" if getattr(queue, "job_queue_type", "") == "EKS" else "VCPU"
+        moved = self._front_moved.get(id(queue), 0)
+        return snapshot(order, moved, utilization(jobs, unit, fair_share, now_ms()))
 
     def terminate_queue(self, queue: Any, reason: str) -> None:
         """Terminate every unfinished job of a queue that is being deleted."""
@@ -324,6 +347,8 @@ class Scheduler:
         job.status = status
         job.status_reason = reason
         job.entered_status_at = time.monotonic()
+        if previous == RUNNABLE or (status == RUNNABLE and getattr(job.queue, "schedule_policy", None)):
+            self._front_moved[id(job.queue)] = now_ms()
         if status in TERMINAL_STATUSES:
             job.stopped_at = now_ms()
             end_unfinished_nodes(job, reason or status)

@@ -87,6 +87,18 @@ class BatchResourceHook(BatchHook):
         request: dict[str, Any] = {"jobQueues": list(names)} if names else {}
         return list(self._paginate("describe_job_queues", "jobQueues", request))
 
+    def get_job_queue_snapshot(self, job_queue: str) -> dict[str, Any]:
+        """Return GetJobQueueSnapshot of a queue (name or ARN): ``frontOfQueue`` (the first 100
+        RUNNABLE jobs in dispatch order) and, where AWS sends it, ``queueUtilization``.
+
+        A queue that does not exist raises botocore's ClientException, as AWS answers.
+        """
+        response = call_with_retries(
+            lambda: self.client.get_job_queue_snapshot(jobQueue=job_queue),
+            description=f"GetJobQueueSnapshot {job_queue}",
+        )
+        return {key: value for key, value in response.items() if key != "ResponseMetadata"}
+
     def create_job_queue(self, request: Mapping[str, Any]) -> str:
         """Create a job queue; return its ARN."""
         response = call_with_retries(

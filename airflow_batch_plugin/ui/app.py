@@ -6,7 +6,11 @@ Pages (HTML, rendered on the server) and their JSON twins under ``api/``:
   status, with a chart), compute environments (kind, state, status, vCPUs) and the newest jobs
   Airflow submitted (status, duration, array progress, a link back to the task instance);
 - ``/jobs/{id}`` one job: details, attempts, array children, the log tail;
-- ``/queues/{name}``, ``/compute-environments/{name}``, ``/job-definitions/{name}``.
+- ``/queues/{name}``, ``/compute-environments/{name}``, ``/job-definitions/{name}``;
+- on a RUNNABLE job's page and on a queue's page, "Why is it waiting?" (``ui/waiting.py``): the
+  place in GetJobQueueSnapshot, the share order, the queue's and compute environments' state
+  and capacity, whether the job fits; JSON twins ``api/jobs/{id}`` (``waiting``) and
+  ``api/queues/{name}``.
 
 Every route needs an authenticated Airflow user allowed to see the website (Airflow's own auth
 manager; an anonymous request gets 401, a browser is sent to the login page). Jobs are shown
@@ -36,6 +40,7 @@ from airflow_batch_plugin.ui.cache import TtlCache
 from airflow_batch_plugin.ui.charts import RESOURCE_COLOURS, STATUS_COLOURS, stacked_bars
 from airflow_batch_plugin.ui.data import STATUSES, BatchWorld, TaskRef
 from airflow_batch_plugin.ui.permissions import UNRESTRICTED, Rights, refusal, rights_of
+from airflow_batch_plugin.ui.waiting import Waiting, redacted
 
 if TYPE_CHECKING:
     from airflow.api_fastapi.auth.managers.base_auth_manager import BaseAuthManager
@@ -267,28 +272,48 @@ def create_app(*, worlds: Worlds | None = None, authorize: bool = True) -> FastA
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"AWS Batch job {job_id} not found")
         return found
 
+    def job_waiting(chosen: Selection, found: Any, allowed: Rights) -> Waiting | None:
+        """Why a RUNNABLE job waits: the queue and its compute environments are the account's,
+        so only users who see the account get it (others see the job without it)."""
+        if not allowed.sees_account:
+            return None
+        waiting = worlds.get(chosen.conn_id, chosen.region).waiting_for_job(found)
+        return None if waiting is None else redacted(waiting, lambda row: allowed.may_see_job(row.dag_id))
+
     @app.get("/jobs/{job_id}", response_class=HTMLResponse)
     def job(request: Request, job_id: str, chosen: Chosen, allowed: UserRights) -> HTMLResponse:
         found = job_page(chosen, job_id, allowed)
-        return page(request, "job.html", chosen, page=found, row=found.row)
+        waiting = job_waiting(chosen, found, allowed)
+        return page(request, "job.html", chosen, page=found, row=found.row, waiting=waiting)
 
     @app.get("/api/jobs/{job_id}")
     def job_json(job_id: str, chosen: Chosen, allowed: UserRights) -> JSONResponse:
         found = job_page(chosen, job_id, allowed)
-        return JSONResponse(as_json(found))
+        return JSONResponse({**as_json(found), "waiting": as_json(job_waiting(chosen, found, allowed))})
 
     # -- queues, compute environments, definitions ---------------------------------------------------
 
-    @app.get("/queues/{name:path}", response_class=HTMLResponse)
-    def queue(request: Request, name: str, chosen: Chosen, allowed: UserRights) -> HTMLResponse:
+    def queue_data(chosen: Selection, name: str, allowed: Rights) -> dict[str, Any]:
         require_account(allowed)
         world = worlds.get(chosen.conn_id, chosen.region)
         row = world.queue(name)
         if row is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"job queue {name} not found")
         jobs = [job for job in world.recent_jobs(dag_ids=allowed.readable_dags) if job.queue == row.name]
-        chart = stacked_bars([(row.name, row.counts)], STATUSES)
-        return page(request, "queue.html", chosen, queue=row, jobs=jobs, chart=chart)
+        waiting = world.waiting_for_queue(row.name)
+        if waiting is not None:
+            waiting = redacted(waiting, lambda job_row: allowed.may_see_job(job_row.dag_id))
+        return {"queue": row, "jobs": jobs, "waiting": waiting}
+
+    @app.get("/queues/{name:path}", response_class=HTMLResponse)
+    def queue(request: Request, name: str, chosen: Chosen, allowed: UserRights) -> HTMLResponse:
+        data = queue_data(chosen, name, allowed)
+        chart = stacked_bars([(data["queue"].name, data["queue"].counts)], STATUSES)
+        return page(request, "queue.html", chosen, chart=chart, **data)
+
+    @app.get("/api/queues/{name:path}")
+    def queue_json(name: str, chosen: Chosen, allowed: UserRights) -> JSONResponse:
+        return JSONResponse(as_json(queue_data(chosen, name, allowed)))
 
     @app.get("/compute-environments/{name:path}", response_class=HTMLResponse)
     def compute_environment(request: Request, name: str, chosen: Chosen, allowed: UserRights) -> HTMLResponse:

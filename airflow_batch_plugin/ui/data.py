@@ -7,7 +7,10 @@
   page of up to 1,000 jobs per status: a count shown as ``1000+`` is a lower bound) and one
   DescribeJobs per 100 of the newest jobs (for the Airflow tags and array progress);
 - a job page: 1 DescribeJobs, 1 GetLogEvents (the log tail), and for an array job one ListJobs
-  per child status (up to 100 children each);
+  per child status (up to 100 children each); a RUNNABLE job adds "why is it waiting?":
+  1 GetJobQueueSnapshot, 1 DescribeJobQueues, 1 DescribeComputeEnvironments (the queue's), and
+  for a fair-share queue 1 DescribeJobs (the jobs at the front, for their shares);
+- a queue page adds the same for the queue, with the DescribeJobs of the front always;
 
 and nothing at all while the cache is fresh (default 15 s). A request reads through
 :meth:`BatchWorld.for_request`, whose memo keeps those bounds with the cache off too.
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
     from airflow_batch_plugin.hooks.batch_resources import BatchResourceHook
     from airflow_batch_plugin.hooks.logs import CloudWatchLogsHook
     from airflow_batch_plugin.ui.cache import TtlCache
+    from airflow_batch_plugin.ui.waiting import Waiting
 
 #: Job statuses in their lifecycle order.
 STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
@@ -469,3 +473,45 @@ class BatchWorld:
         """One compute environment of the overview, by name or ARN."""
         wanted = queue_name(name_or_arn)
         return next((row for row in self.compute_environments() if row.name == wanted), None)
+
+    # -- why is it waiting? ----------------------------------------------------------------------
+
+    def waiting_for_job(self, page: JobPage) -> Waiting | None:
+        """Why a RUNNABLE job waits (None for a job in any other status or an array parent)."""
+        if page.row.status != "RUNNABLE" or page.row.array_size:
+            return None
+        queue_arn = str(page.job.get("jobQueue") or "")
+        return self._waiting(queue_arn, page.job, describe_front=False)
+
+    def waiting_for_queue(self, name_or_arn: str) -> Waiting | None:
+        """Why the jobs of a queue wait: its front (described), state and compute environments."""
+        return self._waiting(name_or_arn, None, describe_front=True)
+
+    def _waiting(self, queue_ref: str, job: dict[str, Any] | None, describe_front: bool) -> Waiting | None:
+        from airflow_batch_plugin.ui.waiting import explain
+
+        queue = self._cached(("queue-detail", queue_ref), lambda: self.batch.describe_job_queue(queue_ref))
+        if queue is None:
+            return None
+        snapshot = self._cached(
+            ("queue-snapshot", queue_ref), lambda: self.batch.get_job_queue_snapshot(queue_ref)
+        )
+        environments = self._cached(
+            ("queue-environments", queue_ref),
+            lambda: self.batch.describe_compute_environments(
+                [str(item["computeEnvironment"]) for item in queue.get("computeEnvironmentOrder") or []]
+            ),
+        )
+        described = None
+        if describe_front or queue.get("schedulingPolicyArn"):
+            described = self._cached(("queue-front", queue_ref), lambda: self._describe_front(snapshot))
+        return explain(queue, environments, snapshot, job=job, described=described)
+
+    def _describe_front(self, snapshot: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        """DescribeJobs of the jobs at the front of a queue (at most 100: one call), by ARN."""
+        arns = [str(job["jobArn"]) for job in (snapshot.get("frontOfQueue") or {}).get("jobs") or []]
+        if not arns:
+            return {}
+        described = self.batch.describe_jobs(arns)
+        by_arn = {str(job.get("jobArn")): without_environment_values(job) for job in described.values()}
+        return by_arn

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,6 +19,9 @@ from airflow_batch_plugin.compat import AIRFLOW_VERSION_TEXT, menu_entry
 from airflow_batch_plugin.identity import DAG_TAG, MAP_INDEX_TAG, RUN_TAG, TASK_TAG
 from airflow_batch_plugin.ui.app import Worlds, create_app
 from airflow_batch_plugin.ui.cache import TtlCache
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 pytestmark = pytest.mark.integration
 
@@ -258,6 +261,124 @@ def test_unknown_things_are_404_and_unlisted_connections_403(view, emulator):
     assert client.get("/", params={"region": "not a region"}).status_code == 422
 
 
+# -- why is it waiting? ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def waiting_job(emulator) -> Iterator[dict[str, str]]:
+    """An Airflow-tagged job kept RUNNABLE: its queue's only compute environment is DISABLED."""
+    batch = emulator.client("batch")
+    default = batch.describe_compute_environments(computeEnvironments=[emulator.compute_environment])[
+        "computeEnvironments"
+    ][0]
+    suffix = uuid.uuid4().hex[:6]
+    environment, queue = f"view-disabled-{suffix}", f"view-waiting-{suffix}"
+    resources = default["computeResources"]
+    batch.create_compute_environment(
+        computeEnvironmentName=environment,
+        type="MANAGED",
+        state="DISABLED",
+        serviceRole=default["serviceRole"],
+        computeResources={
+            "type": "EC2",
+            "minvCpus": 0,
+            "maxvCpus": 8,
+            "instanceTypes": ["m5"],
+            "instanceRole": resources["instanceRole"],
+            "subnets": resources["subnets"],
+            "securityGroupIds": resources["securityGroupIds"],
+        },
+    )
+    until(
+        lambda: (
+            batch.describe_compute_environments(computeEnvironments=[environment])["computeEnvironments"][0][
+                "status"
+            ]
+            == "VALID"
+        )
+    )
+    batch.create_job_queue(
+        jobQueueName=queue,
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
+    )
+    until(lambda: batch.describe_job_queues(jobQueues=[queue])["jobQueues"][0]["status"] == "VALID")
+    definition = batch.register_job_definition(
+        jobDefinitionName=f"view-waits-{suffix}",
+        type="container",
+        containerProperties={
+            "image": "public.ecr.aws/docker/library/python:3.12-slim",
+            "command": ["true"],
+            "resourceRequirements": [{"type": "VCPU", "value": "2"}, {"type": "MEMORY", "value": "4096"}],
+        },
+    )["jobDefinitionArn"]
+    job_id = batch.submit_job(
+        jobName="view-waits", jobQueue=queue, jobDefinition=definition, tags=tags(DAG_ID, "waits")
+    )["jobId"]
+    until(lambda: batch.describe_jobs(jobs=[job_id])["jobs"][0]["status"] == "RUNNABLE")
+    yield {"job": job_id, "queue": queue, "environment": environment}
+    batch.terminate_job(jobId=job_id, reason="test over")
+    batch.update_job_queue(jobQueue=queue, state="DISABLED")
+    until(lambda: batch.describe_job_queues(jobQueues=[queue])["jobQueues"][0]["status"] == "VALID")
+    batch.delete_job_queue(jobQueue=queue)
+
+
+def until(check: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_runnable_job_page_says_why_it_waits_at_a_bounded_cost(view, waiting_job, emulator):
+    client, counter, _ = view
+    html = client.get(f"/jobs/{waiting_job['job']}", params={"region": emulator.region}).text
+
+    assert "Why is it waiting?" in html
+    assert "position 1 of 1 at the front of the queue" in html
+    assert f"compute environment {waiting_job['environment']} is DISABLED" in html
+    assert "The job needs 2 vCPUs, 4096 MiB memory on one instance." in html
+    # 1 DescribeJobs + 1 GetJobQueueSnapshot + 1 DescribeJobQueues + 1 DescribeComputeEnvironments
+    assert counter.calls == {
+        "DescribeJobs": 1,
+        "GetJobQueueSnapshot": 1,
+        "DescribeJobQueues": 1,
+        "DescribeComputeEnvironments": 1,
+    }
+    client.get(f"/api/jobs/{waiting_job['job']}", params={"region": emulator.region})
+    assert counter.total() == 4, "the JSON twin is served from the cache"
+
+
+def test_job_json_has_a_waiting_member_only_while_runnable(view, waiting_job, jobs, emulator):
+    client, _, _ = view
+    params = {"region": emulator.region}
+    waiting = client.get(f"/api/jobs/{waiting_job['job']}", params=params).json()["waiting"]
+    assert waiting["position"] == 1
+    assert waiting["earliest_time_at_position"] > 0
+    assert waiting["environments"][0]["name"] == waiting_job["environment"]
+    assert waiting["environments"][0]["state"] == "DISABLED"
+    assert waiting["environments"][0]["fits"] is True, "m5 has sizes for 2 vCPUs and 4 GiB"
+    assert client.get(f"/api/jobs/{jobs['single']}", params=params).json()["waiting"] is None
+
+
+def test_queue_page_and_its_json_twin_show_the_front(view, waiting_job, emulator):
+    client, counter, _ = view
+    params = {"region": emulator.region}
+    html = client.get(f"/queues/{waiting_job['queue']}", params=params).text
+    assert "Why is it waiting?" in html
+    assert 'data-position="1"' in html
+    assert waiting_job["job"] in html
+    data = client.get(f"/api/queues/{waiting_job['queue']}", params=params).json()
+    assert data["queue"]["name"] == waiting_job["queue"]
+    assert [entry["row"]["job_id"] for entry in data["waiting"]["front"]] == [waiting_job["job"]]
+    assert "1 jobs at the front" in data["waiting"]["findings"]
+    # The queue page adds 1 GetJobQueueSnapshot, 1 DescribeJobQueues, 1 DescribeComputeEnvironments
+    # and 1 DescribeJobs (the front) to what the overview's queue rows cost.
+    assert counter.calls["GetJobQueueSnapshot"] == 1
+    assert counter.calls["DescribeComputeEnvironments"] == 1
+    assert client.get("/api/queues/no-such-queue", params=params).status_code == 404
+
+
 # -- mounted by the real Airflow api-server app, with its auth manager ---------------------------------
 
 
@@ -399,6 +520,7 @@ def resource_paths(emulator: Any, definition_arn: str) -> list[str]:
     return [
         f"/queues/{emulator.job_queue}",
         "/queues/no-such-queue",  # refused before AWS is asked: no telling which queues exist
+        f"/api/queues/{emulator.job_queue}",
         f"/compute-environments/{emulator.compute_environment}",
         f"/job-definitions/{definition_arn}",
     ]
@@ -494,3 +616,15 @@ def test_view_resources_for_everyone_opens_the_account_but_not_other_dags(
     overview = reader.get("/aws-batch/api/overview", params={"region": region}).json()
     assert overview["resources_shown"] is True
     assert overview["queues"]
+
+
+def test_why_a_job_waits_is_shown_to_users_who_see_the_account(per_dag_app, waiting_job, emulator):
+    app, auth_manager = per_dag_app
+    params = {"region": emulator.region}
+    path = f"/aws-batch/api/jobs/{waiting_job['job']}"
+    admin = signed_in(app, auth_manager, "admin", "admin").get(path, params=params).json()
+    assert admin["waiting"]["position"] == 1, "the admin sees the queue's front and its environments"
+    reader = signed_in(app, auth_manager, "reader_a", "viewer").get(path, params=params)
+    assert reader.status_code == 200, "reader_a may read the DAG that submitted the job"
+    assert reader.json()["job"]["status"] == "RUNNABLE"
+    assert reader.json()["waiting"] is None, "queues and compute environments are the account's"
