@@ -23,6 +23,9 @@ task state store          Airflow 3.3 (``task_state_store``)     the job id is k
 XCom of ``None``          Airflow 3.1 (3.0's execution API       an XCom whose value is None is not pushed;
                           answers 422)                           pulling it gives None all the same
 ========================  =====================================  ==========================================
+
+One thing the same on every release is read from the Task SDK's insides, so that it is read in
+one place: whether a run resumes a deferral (:func:`resumes_a_deferral`).
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ __all__ = [
     "remember_job_id",
     "remembered_job_id",
     "remove_task_decorator",
+    "resumes_a_deferral",
     "what_this_airflow_lacks",
 ]
 
@@ -109,6 +113,21 @@ def push_xcom(ti: Any, key: str, value: Any) -> None:
     if value is None and not XCOM_ACCEPTS_NONE:
         return
     ti.xcom_push(key=key, value=value)
+
+
+def resumes_a_deferral(ti: Any) -> bool | None:
+    """Whether the running task instance ``ti`` resumes a deferral; None when ``ti`` cannot tell.
+
+    The task runner of Airflow 3.0 to 3.3 keeps what the execution API said as the run started in
+    ``RuntimeTaskInstance._ti_context_from_server``; its ``next_method`` names the method a
+    deferred task resumes with, and is None on any other run (a try, a sensor's reschedule). The
+    API keeps a task's XComs when it resumes and deletes them when any other run starts. Anything
+    else (a ``TaskInstanceKey``, a task instance outside a task runner) gives None.
+    """
+    server_context = getattr(ti, "_ti_context_from_server", None)
+    if server_context is None or not hasattr(server_context, "next_method"):
+        return None
+    return bool(server_context.next_method)
 
 
 def handle_decorated_output(operator: Any, value: Any, context: Context | Mapping[str, Any]) -> Any:

@@ -3,7 +3,11 @@
 Each link's whole URL is pushed to XCom (under the link's ``xcom_key``) by the operator as soon
 as it is known: right after SubmitJob, before the task waits or defers, so the links work while
 the job runs. Airflow's api-server reads that XCom to answer the task instance's links; at the
-end of the task the worker calls :meth:`BatchLink.get_link`, which hands back the stored URL.
+end of every run of the task the worker calls :meth:`BatchLink.get_link` and stores its answer
+under the same key. ``get_link`` hands back the stored URL, or '' for a link with nothing to
+show (no array children on a single job, no log of its own on an array job, nothing at all
+before SubmitJob), without asking XCom for a key that was never pushed (see
+:mod:`~airflow_batch_plugin.link_ledger`).
 
 Where the URLs point (:func:`link_target`): the AWS console of the connection's partition and
 region; or, when the connection has an ``endpoint_url`` that is not AWS's (the local emulator),
@@ -19,6 +23,7 @@ from urllib.parse import quote, urlencode, urlparse
 
 from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom
 
+from airflow_batch_plugin import link_ledger
 from airflow_batch_plugin.job_state import log_group_name, log_stream_name
 
 if TYPE_CHECKING:
@@ -160,7 +165,17 @@ class BatchLink(BaseOperatorLink):
         return f"aws_batch_link_{self.key}"
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        """Return the URL the operator stored, or '' while there is none yet."""
+        """Return the URL the operator stored, or '' while there is none yet.
+
+        XCom is asked only when it may hold a URL this process did not store (a run that resumed
+        a deferral, or a caller with a plain TaskInstanceKey): a link with nothing to show makes
+        no lookup, so Airflow's API client logs no ``XCom not found``.
+        """
+        stored = link_ledger.stored_url(ti_key, self.key)
+        if stored is not None:
+            return stored
+        if not link_ledger.may_hold_earlier_urls(ti_key):
+            return ""
         try:
             value = XCom.get_value(key=self.xcom_key, ti_key=ti_key)
         except Exception:  # a link must never fail the task or the page that shows it
@@ -174,6 +189,7 @@ class BatchLink(BaseOperatorLink):
         ti = context.get("ti")
         if url and ti is not None:
             ti.xcom_push(key=cls().xcom_key, value=url)
+            link_ledger.note(ti, cls.key, url)
 
 
 class BatchJobLink(BatchLink):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from airflow_batch_plugin.links import JOB_LINKS
 from airflow_batch_plugin.localrun import airflow_env, prepare_airflow_home, run_summary
 
 _START = re.compile(r"\[DAG TEST\] starting task_id=(\S+)")
@@ -17,6 +18,10 @@ _END = re.compile(r"\[DAG TEST\] end task task_id=(\S+)")
 #: its own (``add_logger_if_needed``), stamped like ``[2026-01-02 03:04:05,678]``; the usual copy
 #: is stamped ``[2026-01-02T03:04:05.678+0000]``. Only the usual one is kept.
 _SECOND_COPY = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\] ")
+#: An error-level line of a task log as ``airflow dags test`` prints it: structlog's console
+#: renderer (``... [error    ] XCom not found [airflow.sdk.api.client] ...``), or the format of
+#: Airflow's logging config (``[...] {client.py:391} ERROR - XCom not found``).
+_ERROR_LEVEL = re.compile(r"\[error\s*\]|\bERROR - ")
 
 
 @dataclass
@@ -52,6 +57,10 @@ class DagTestRun:
                 current = None
         return "\n".join(lines)
 
+    def error_lines(self, task_id: str) -> list[str]:
+        """Return the error-level lines ``task_id`` logged (all its tries)."""
+        return [line for line in self.task_output(task_id).splitlines() if _ERROR_LEVEL.search(line)]
+
 
 def dags_test(
     dag_id: str,
@@ -82,3 +91,23 @@ def dags_test(
         check=False,
     )
     return DagTestRun(result.returncode, result.stdout, run_summary(dag_id, env))
+
+
+#: What Airflow itself logs at error level when a try fails.
+FAILURE_REPORTS = ("Task failed with exception", "Process timed out")
+
+
+def link_urls(run: DagTestRun, task_id: str) -> dict[str, str]:
+    """What each job link answered at the task's end (Airflow stores it under the link's XCom key)."""
+    xcoms = run.task(task_id)["xcoms"]
+    return {link.key: xcoms[link.xcom_key] for link in JOB_LINKS if link.xcom_key in xcoms}
+
+
+def assert_only_failure_reports(run: DagTestRun) -> None:
+    """No task logged an error-level line but Airflow's report of a failed try (no ``XCom not found``)."""
+    for task in run.summary["tasks"]:
+        errors = run.error_lines(task["task_id"])
+        others = [line for line in errors if not any(report in line for report in FAILURE_REPORTS)]
+        assert not others, f"{task['task_id']} logged errors beyond its failure:\n" + "\n".join(others)
+        if task["state"] == "success" and task["try_number"] == 1:
+            assert errors == [], f"{task['task_id']} succeeded at once yet logged errors: {errors}"

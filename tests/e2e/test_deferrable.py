@@ -1,7 +1,8 @@
 """Deferrable operators and sensors through a real Airflow (``airflow dags test``).
 
 One run of tests/e2e/dags/batch_deferrable.py: each waiting task defers, its trigger runs inline
-and fires, and the task resumes to read the job's whole log, judge the outcome and push XComs.
+and fires, and the task resumes to read the job's whole log, judge the outcome and push XComs;
+the extra links keep their URLs across the deferral and log no error.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from airflow_batch_plugin.compat import AIRFLOW_VERSION_TEXT, HAS_TASK_STATE_STORE, TRIGGER_ON_KILL
-from tests.e2e.airflow_run import DagTestRun, dags_test
+from tests.e2e.airflow_run import DagTestRun, assert_only_failure_reports, dags_test, link_urls
 
 pytestmark = pytest.mark.e2e
 
@@ -103,3 +104,17 @@ def test_a_deferrable_sensor_waits_in_the_triggerer(run):
     assert run.state("sensor") == "success"
     output = run.task_output("sensor")
     assert "[batch] sensed line" in output
+
+
+def test_links_keep_their_urls_across_the_deferral_and_log_no_error(run):
+    single = link_urls(run, "single")
+    assert "/aws-batch/jobs/" in single["job"]
+    assert single["job_logs"].endswith("#log")
+    assert single["array_children"] == ""
+    array = link_urls(run, "array")
+    assert array["array_children"].endswith("#children")
+    assert array["job_logs"] == ""
+    assert "/aws-batch/queues/" in link_urls(run, "sensor")["job_queue"]
+    # This Airflow's error lines are recognised: the failed task's report is one.
+    assert any("Task failed with exception" in line for line in run.error_lines("fails"))
+    assert_only_failure_reports(run)

@@ -3,7 +3,8 @@
 One run of tests/e2e/dags/batch_scenarios.py covers success with live logs, failure with exit
 code and log tail, array partial failure, reattaching on retry (both with the job id recorded
 and with only the job's tags left), termination on timeout, a job that can never start,
-dependsOn between jobs, and the sensor in poke and reschedule modes.
+dependsOn between jobs, the sensor in poke and reschedule modes, a task the checks refuse before
+SubmitJob, and the extra links every task end evaluates (no error line for a link without URL).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from airflow_batch_plugin.compat import HAS_TASK_STATE_STORE
-from tests.e2e.airflow_run import DagTestRun, dags_test
+from airflow_batch_plugin.links import JOB_LINKS
+from tests.e2e.airflow_run import DagTestRun, assert_only_failure_reports, dags_test, link_urls
 
 pytestmark = pytest.mark.e2e
 
@@ -113,3 +115,29 @@ def test_sensor_in_reschedule_mode_fails_with_the_jobs_reason_and_log(run):
     output = run.task_output("sensor_reschedule_on_failure")
     assert "exit code: 7" in output
     assert "| disk full on /data" in output
+
+
+def test_a_task_the_checks_refuse_submits_nothing(run, emulator):
+    assert run.state("refused_before_submit") == "failed"
+    assert "no such job queue" in run.task_output("refused_before_submit")
+    assert jobs_named(emulator, "scenario-refused") == []
+
+
+def test_every_link_is_evaluated_and_one_without_url_logs_no_error(run):
+    """At each task's end Airflow asks every extra link for its URL and stores the answer: a link
+    with nothing to show answers '' without asking XCom for a key never pushed."""
+    every = {link.key for link in JOB_LINKS}
+    single = link_urls(run, "succeeds")
+    assert set(single) == every
+    assert "/aws-batch/jobs/" in single["job"]
+    assert single["job_logs"].endswith("#log")
+    assert single["array_children"] == "", "a single job has no children"
+    array = link_urls(run, "array_partial_failure")
+    assert set(array) == every
+    assert array["array_children"].endswith("#children")
+    assert array["job_logs"] == "", "an array job has no log of its own"
+    refused = link_urls(run, "refused_before_submit")
+    assert refused == dict.fromkeys(every, ""), "refused before SubmitJob: evaluated, no URL"
+    # This Airflow's error lines are recognised: the refused task's failure report is one.
+    assert any("Task failed with exception" in line for line in run.error_lines("refused_before_submit"))
+    assert_only_failure_reports(run)

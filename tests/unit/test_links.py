@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from airflow_batch_plugin import links
+from airflow_batch_plugin import link_ledger, links
+from airflow_batch_plugin.compat import resumes_a_deferral
 from airflow_batch_plugin.links import (
     ALL_LINK_CLASSES,
     BatchArrayChildrenLink,
@@ -31,6 +33,53 @@ class FakeTi:
 
     def xcom_push(self, key: str, value: Any) -> None:
         self.pushed[key] = value
+
+
+@dataclass
+class ServerContext:
+    """What the execution API told the run as it started (only what the links read)."""
+
+    next_method: str | None = None
+
+
+@dataclass
+class RunningTi:
+    """A running task instance: its try, the server's context, and what it pushes to XCom."""
+
+    try_number: int = 1
+    resumed: bool = False
+    dag_id: str = "d"
+    run_id: str = "r"
+    task_id: str = "t"
+    map_index: int = -1
+    pushed: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def _ti_context_from_server(self) -> ServerContext:
+        return ServerContext("execute_complete" if self.resumed else None)
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
+@pytest.fixture(autouse=True)
+def _empty_ledger():
+    link_ledger.forget()
+    yield
+    link_ledger.forget()
+
+
+@pytest.fixture
+def xcom_reads(monkeypatch) -> dict[str, Any]:
+    """Answer XCom reads from a dict, recording each key asked for under ``"asked"``."""
+    store: dict[str, Any] = {"asked": []}
+
+    def get_value(*, ti_key: Any, key: str) -> Any:
+        store["asked"].append(key)
+        return store.get(key)
+
+    monkeypatch.setattr(links.XCom, "get_value", get_value)
+    return store
 
 
 def test_console_urls_follow_the_partition_and_region():
@@ -221,3 +270,67 @@ def test_operators_declare_their_links():
     assert names(BatchEnsureJobQueueOperator) == names(BatchJobQueueSensor) == {"AWS Batch Job Queue"}
     assert names(BatchEnsureComputeEnvironmentOperator) == {"AWS Batch Compute Environment"}
     assert names(BatchComputeEnvironmentSensor) == {"AWS Batch Compute Environment"}
+
+
+def test_a_link_with_nothing_to_show_asks_xcom_nothing(xcom_reads):
+    """A run that resumed nothing: Airflow cleared the try's XComs as it started, so what this
+    process stored is all there is; the other links answer '' without a lookup (which Airflow's
+    API client would log as ``[error] XCom not found``)."""
+    ti = RunningTi()
+    persist_job_links({"ti": ti}, LinkTarget(region="eu-west-1"), {"jobId": "j", "jobQueue": "q"})
+    assert BatchJobLink().get_link(None, ti_key=ti) == ti.pushed[BatchJobLink().xcom_key]  # type: ignore[arg-type]
+    assert BatchJobQueueLink().get_link(None, ti_key=ti).endswith("#queues/detail/q")  # type: ignore[arg-type]
+    for link in (BatchArrayChildrenLink(), BatchJobLogsLink(), BatchJobDefinitionLink()):
+        assert link.get_link(None, ti_key=ti) == ""  # type: ignore[arg-type]
+    assert xcom_reads["asked"] == []
+
+
+def test_a_task_that_failed_before_submit_job_asks_xcom_nothing(xcom_reads):
+    ti = RunningTi()
+    assert [link.get_link(None, ti_key=ti) for link in links.JOB_LINKS] == [""] * 5  # type: ignore[arg-type]
+    assert xcom_reads["asked"] == []
+
+
+def test_a_run_that_resumed_a_deferral_reads_what_the_run_before_stored(xcom_reads):
+    """Before deferring, the run stored the URLs and, at its end, every link's key (URL or '')."""
+    before = RunningTi()
+    persist_job_links({"ti": before}, LinkTarget(region="eu-west-1"), {"jobId": "j"})
+    xcom_reads.update(before.pushed)
+    xcom_reads[BatchArrayChildrenLink().xcom_key] = ""
+    link_ledger.forget()  # the resumed run is a new process
+    resumed = RunningTi(resumed=True)
+    assert BatchJobLink().get_link(None, ti_key=resumed) == before.pushed[BatchJobLink().xcom_key]  # type: ignore[arg-type]
+    assert BatchArrayChildrenLink().get_link(None, ti_key=resumed) == ""  # type: ignore[arg-type]
+    assert xcom_reads["asked"] == [BatchJobLink().xcom_key, BatchArrayChildrenLink().xcom_key]
+    # what the resumed run stores itself it answers without a lookup
+    BatchJobLogsLink.persist({"ti": resumed}, "https://logs")
+    assert BatchJobLogsLink().get_link(None, ti_key=resumed) == "https://logs"  # type: ignore[arg-type]
+    assert len(xcom_reads["asked"]) == 2
+
+
+def test_the_ledger_keeps_each_try_apart(xcom_reads):
+    first = RunningTi(try_number=1)
+    BatchJobLink.persist({"ti": first}, "https://first")
+    second = RunningTi(try_number=2)
+    assert BatchJobLink().get_link(None, ti_key=second) == ""  # type: ignore[arg-type]
+    other_index = RunningTi(map_index=3)
+    assert BatchJobLink().get_link(None, ti_key=other_index) == ""  # type: ignore[arg-type]
+    assert BatchJobLink().get_link(None, ti_key=first) == "https://first"  # type: ignore[arg-type]
+    assert xcom_reads["asked"] == []
+
+
+def test_resumes_a_deferral_reads_the_task_runners_context():
+    from airflow.sdk.api.datamodels._generated import TIRunContext
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    assert "_ti_context_from_server" in RuntimeTaskInstance.__private_attributes__
+    assert "next_method" in TIRunContext.model_fields
+
+    def running(next_method: str | None) -> Any:
+        context = TIRunContext.model_construct(next_method=next_method)
+        return RuntimeTaskInstance.model_construct(task_id="t", _ti_context_from_server=context)
+
+    assert resumes_a_deferral(running("execute_complete")) is True
+    assert resumes_a_deferral(running(None)) is False
+    assert resumes_a_deferral(RuntimeTaskInstance.model_construct(task_id="t")) is None
+    assert resumes_a_deferral(object()) is None, "a TaskInstanceKey cannot tell: XCom is read"

@@ -1,7 +1,8 @@
 """Operator scenarios run by the end-to-end tests with ``airflow dags test`` against the emulator.
 
-Each task is independent and ends in a known way; the tests read the tasks' states, their log
-output and the emulator's jobs. The queue comes from the ``job_queue`` param.
+Each task is independent and ends in a known way (one is refused by the checks before SubmitJob);
+the tests read the tasks' states, their log output, their XComs and the emulator's jobs. The
+queue comes from the ``job_queue`` param.
 """
 
 from __future__ import annotations
@@ -101,6 +102,13 @@ with DAG(
         job_definition=SHELL,
         container_overrides=shell("echo started; sleep 300"),
         execution_timeout=timedelta(seconds=8),
+    )
+    BatchSubmitJobOperator(
+        task_id="refused_before_submit",
+        job_name="scenario-refused",
+        job_queue="no-such-queue",
+        job_definition=SHELL,
+        container_overrides=shell("echo never submitted"),
     )
     BatchSubmitJobOperator(
         task_id="stuck_misconfigured",
