@@ -114,9 +114,10 @@ def query_params(query: JobQuery, **changes: Any) -> dict[str, str]:
     return {key: str(value) for key, value in values.items() if value not in (None, "")}
 
 
-def finder_url(chosen: Selection, query: JobQuery, **changes: Any) -> str:
-    """The finder's URL for ``query`` with ``changes`` (keeping the connection and region)."""
-    base = chosen.url("jobs")
+def finder_url(chosen: Selection, query: JobQuery, path: str = "jobs", **changes: Any) -> str:
+    """The finder's URL (``path``: the page or ``api/jobs``) for ``query`` with ``changes``,
+    keeping the connection and region."""
+    base = chosen.url(path)
     params = query_params(query, **changes)
     return f"{base}&{urlencode(params)}" if params else base
 
@@ -161,5 +162,5 @@ def add_finder_routes(app: FastAPI, worlds: Worlds, jinja: Environment) -> None:
             raise _bad("give a queue, an array_job_id or a job_id")
         body = as_json(result)
         token = result.next_token
-        body["next_url"] = finder_url(chosen, query, next_token=token) if token else None
+        body["next_url"] = finder_url(chosen, query, "api/jobs", next_token=token) if token else None
         return JSONResponse(body)
