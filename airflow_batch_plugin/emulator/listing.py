@@ -1,4 +1,10 @@
-"""Answer ListJobs as AWS does: by queue, array or multi-node parent, status or filters, page by page."""
+"""Answer ListJobs as AWS does: by queue, array or multi-node parent, status or filters, page by page.
+
+As AWS's API reference says: one filter at a time; a filter makes AWS ignore ``jobStatus`` (jobs
+of every status come back), except ``SHARE_IDENTIFIER``, which goes with ``jobStatus``; filtered
+results come newest first (``createdAt``), other listings in submission order; a page holds up
+to 1,000 jobs listed by status and up to 100 listed with a filter.
+"""
 
 from __future__ import annotations
 
@@ -19,19 +25,22 @@ if TYPE_CHECKING:
 
 STATUS_PAGE_LIMIT = 1000
 FILTER_PAGE_LIMIT = 100
-FILTER_NAMES = ("JOB_NAME", "JOB_DEFINITION", "BEFORE_CREATED_AT", "AFTER_CREATED_AT")
+FILTER_NAMES = ("JOB_NAME", "JOB_DEFINITION", "BEFORE_CREATED_AT", "AFTER_CREATED_AT", "SHARE_IDENTIFIER")
+#: The filter that goes with ``jobStatus`` instead of replacing it.
+SHARE_FILTER = "SHARE_IDENTIFIER"
 
 
-def encode_token(sequence: int) -> str:
-    """Return the opaque nextToken that resumes after the job with this sequence number."""
-    return base64.urlsafe_b64encode(f"after:{sequence}".encode()).decode()
+def encode_token(sequence: int, newest_first: bool = False) -> str:
+    """Return the opaque nextToken that resumes past the job with this sequence number."""
+    direction = "before" if newest_first else "after"
+    return base64.urlsafe_b64encode(f"{direction}:{sequence}".encode()).decode()
 
 
-def decode_token(token: str) -> int:
-    """Return the sequence number a nextToken resumes after."""
+def decode_token(token: str, newest_first: bool = False) -> int:
+    """Return the sequence number a nextToken resumes past (in the listing's order)."""
     try:
         prefix, _, sequence = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-        if prefix != "after":
+        if prefix != ("before" if newest_first else "after"):
             raise ValueError(prefix)
         return int(sequence)
     except (ValueError, binascii.Error, UnicodeDecodeError):
@@ -64,6 +73,8 @@ def _filter_predicate(name: str, values: Sequence[str]) -> Callable[[BatchJob | 
         return lambda job: _matches_prefix_pattern(job.name, value)
     if name == "JOB_DEFINITION":
         return lambda job: _definition_matches(job, value)
+    if name == SHARE_FILTER:
+        return lambda job: getattr(job, "share_identifier", None) == value
     try:
         moment = int(value)
     except ValueError:
@@ -88,29 +99,47 @@ def _candidates(store: JobStore, backend: Any, request: dict[str, Any]) -> Seque
     raise ClientException("One of jobQueue, arrayJobId or multiNodeJobId must be specified")
 
 
+def _status_predicate(request: dict[str, Any]) -> Callable[[BatchJob | NodeJob], bool]:
+    status = request.get("jobStatus") or RUNNING
+    if status not in STATUSES:
+        raise ClientException(f"Job status is not one of {' | '.join(STATUSES)}")
+    return lambda job: job.status == status
+
+
 def list_jobs(store: JobStore, backend: Any, request: dict[str, Any]) -> dict[str, Any]:
     """Return the ListJobs response for ``request`` (the SubmitJob-style JSON body)."""
     filters = request.get("filters") or []
+    if len(filters) > 1:
+        raise ClientException("Only one filter can be used at a time")
     if filters:
-        predicates = [_filter_predicate(item.get("name", ""), item.get("values") or []) for item in filters]
+        name = filters[0].get("name", "")
+        predicates = [_filter_predicate(name, filters[0].get("values") or [])]
+        if name == SHARE_FILTER:
+            predicates.append(_status_predicate(request))
         page_limit = FILTER_PAGE_LIMIT
     else:
-        status = request.get("jobStatus") or RUNNING
-        if status not in STATUSES:
-            raise ClientException(f"Job status is not one of {' | '.join(STATUSES)}")
-        predicates = [lambda job: job.status == status]
+        predicates = [_status_predicate(request)]
         page_limit = STATUS_PAGE_LIMIT
+    newest_first = bool(filters)
     max_results = request.get("maxResults")
     if max_results is not None and int(max_results) < 1:
         raise ClientException("maxResults must be at least 1")
     limit = min(int(max_results or page_limit), page_limit)
-    after = decode_token(request["nextToken"]) if request.get("nextToken") else -1
+    token = request.get("nextToken")
+    resume = decode_token(token, newest_first) if token else None
 
+    def past_token(job: BatchJob | NodeJob) -> bool:
+        if resume is None:
+            return True
+        return job.seq < resume if newest_first else job.seq > resume
+
+    candidates = _candidates(store, backend, request)
+    ordered = reversed(candidates) if newest_first else iter(candidates)
     summaries: list[dict[str, Any]] = []
     last_sequence: int | None = None
     has_more = False
-    for job in _candidates(store, backend, request):
-        if job.seq <= after or not all(predicate(job) for predicate in predicates):
+    for job in ordered:
+        if not past_token(job) or not all(predicate(job) for predicate in predicates):
             continue
         if len(summaries) == limit:
             has_more = True
@@ -119,5 +148,5 @@ def list_jobs(store: JobStore, backend: Any, request: dict[str, Any]) -> dict[st
         last_sequence = job.seq
     response: dict[str, Any] = {"jobSummaryList": summaries}
     if has_more and last_sequence is not None:
-        response["nextToken"] = encode_token(last_sequence)
+        response["nextToken"] = encode_token(last_sequence, newest_first)
     return response

@@ -516,6 +516,34 @@ class BatchHook(AwsBaseHook):
         )
         return [dict(summary) for summary in page.get("jobSummaryList", [])], bool(page.get("nextToken"))
 
+    def list_jobs_at(
+        self,
+        *,
+        job_queue: str | None = None,
+        array_job_id: str | None = None,
+        job_status: str | None = None,
+        filters: list[dict[str, Any]] | None = None,
+        page_size: int = 100,
+        next_token: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Return one ListJobs page from ``next_token`` (None: the first) and the token of the next.
+
+        AWS ignores ``job_status`` when ``filters`` are given (except ``SHARE_IDENTIFIER``).
+        """
+        request: dict[str, Any] = {"maxResults": page_size}
+        for key, value in (
+            ("jobQueue", job_queue),
+            ("arrayJobId", array_job_id),
+            ("jobStatus", job_status),
+            ("filters", filters),
+            ("nextToken", next_token),
+        ):
+            if value:
+                request[key] = value
+        page = call_with_retries(lambda: self.client.list_jobs(**request), description="ListJobs")
+        token = page.get("nextToken")
+        return [dict(summary) for summary in page.get("jobSummaryList", [])], str(token) if token else None
+
     def describe_job_definition(self, job_definition: str) -> dict[str, Any] | None:
         """Describe one revision (ARN or ``name:revision``) or a name's newest ACTIVE revision."""
         if job_definition.startswith("arn:") or ":" in job_definition:

@@ -6,6 +6,9 @@ Pages (HTML, rendered on the server) and their JSON twins under ``api/``:
   status, with a chart), compute environments (kind, state, status, vCPUs) and the newest jobs
   Airflow submitted (status, duration, array progress, a link back to the task instance);
 - ``/jobs/{id}`` one job: details, attempts, array children, the log tail;
+- ``/jobs?queue=...&status=...`` every job of a queue (or ``array_job_id=...``: an array's
+  children), paged with ListJobs' nextToken, filtered and searched, counted exactly up to
+  ``[aws_batch] view_count_limit`` (:mod:`~airflow_batch_plugin.ui.finder`); JSON ``api/jobs``;
 - ``/queues/{name}``, ``/compute-environments/{name}``, ``/job-definitions/{name}``;
 - on a RUNNABLE job's page and on a queue's page, "Why is it waiting?" (``ui/waiting.py``): the
   place in GetJobQueueSnapshot, the share order, the queue's and compute environments' state
@@ -332,6 +335,10 @@ def create_app(*, worlds: Worlds | None = None, authorize: bool = True) -> FastA
         if definition is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"job definition {name} not found")
         return page(request, "job_definition.html", chosen, definition=definition)
+
+    from airflow_batch_plugin.ui.routes_finder import add_finder_routes  # imports this module
+
+    add_finder_routes(app, worlds, jinja)
 
     # -- errors --------------------------------------------------------------------------------------
 

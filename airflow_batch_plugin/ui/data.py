@@ -4,7 +4,8 @@
 :class:`~airflow_batch_plugin.ui.cache.TtlCache`) so that a page view costs at most:
 
 - the overview: 1 DescribeJobQueues, 1 DescribeComputeEnvironments, 7 ListJobs per queue (one
-  page of up to 1,000 jobs per status: a count shown as ``1000+`` is a lower bound) and one
+  page of up to 1,000 jobs per status: a count shown as "more than 1000" is a lower bound, exact on
+  the jobs page, :mod:`~airflow_batch_plugin.ui.finder`) and one
   DescribeJobs per 100 of the newest jobs (for the Airflow tags and array progress);
 - a job page: 1 DescribeJobs, 1 GetLogEvents (the log tail), and for an array job one ListJobs
   per child status (up to 100 children each); a RUNNABLE job adds "why is it waiting?":
@@ -65,7 +66,7 @@ class QueueRow:
 
     def count_label(self, status: str) -> str:
         count = self.counts.get(status, 0)
-        return f"{count}+" if status in self.more else str(count)
+        return f"more than {count}" if status in self.more else str(count)
 
 
 @dataclass(frozen=True)
