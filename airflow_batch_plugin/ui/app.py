@@ -135,8 +135,9 @@ def selection(
     return Selection(conn_id, region, str(request.scope.get("root_path", "")).rstrip("/"), connections)
 
 
-def rights(user: GetUserDep, chosen: Annotated[Selection, Depends(selection)]) -> Rights:
+def rights(request: Request, user: GetUserDep, chosen: Annotated[Selection, Depends(selection)]) -> Rights:
     """What the signed-in user may see (:mod:`~airflow_batch_plugin.ui.permissions`)."""
+    request.state.aws_batch_user = user  # for the pages' action buttons (ui/routes_actions.py)
     return rights_of(auth_manager(), user, chosen.conn_id)
 
 
@@ -355,4 +356,7 @@ def create_app(*, worlds: Worlds | None = None, authorize: bool = True) -> FastA
             return HTMLResponse(html, status_code=error.status_code, headers=error.headers)
         return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
 
+    from airflow_batch_plugin.ui.routes_actions import add_action_routes  # it imports this module
+
+    add_action_routes(app, worlds, jinja)
     return app
