@@ -333,6 +333,10 @@ def create_app(*, worlds: Worlds | None = None, authorize: bool = True) -> FastA
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"job definition {name} not found")
         return page(request, "job_definition.html", chosen, definition=definition)
 
+    from airflow_batch_plugin.ui.routes_details import add_detail_routes  # here: it imports this module
+
+    add_detail_routes(app, worlds, page, require_account)
+
     # -- errors --------------------------------------------------------------------------------------
 
     @app.exception_handler(HTTPException)
