@@ -63,7 +63,7 @@ def add_detail_routes(
         name = (name or "").strip() or None
         if name is not None and not _valid_name(name):
             raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_ENTITY,
+                422,  # Unprocessable: a name AWS would refuse
                 "a job definition name has up to 128 letters, numbers, hyphens and underscores",
             )
         return worlds.get(chosen.conn_id, chosen.region).job_definitions(status_, name, token or None)
