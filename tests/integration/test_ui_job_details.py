@@ -418,3 +418,21 @@ def test_readers_of_a_dag_see_its_jobs_details_but_not_the_accounts_policies_and
     assert {path: admin.get(path, params=params).status_code for path in account_paths} == dict.fromkeys(
         account_paths, 200
     )
+
+
+def test_the_emulator_pages_describe_job_definitions_as_aws_does(detailed, emulator):
+    """maxResults 1..100, a nextToken while more match, pages that never overlap (botocore's shapes)."""
+    batch = emulator.client("batch")
+    name = detailed["revisions"]
+    first = batch.describe_job_definitions(jobDefinitionName=name, maxResults=2)
+    assert len(first["jobDefinitions"]) == 2
+    rest = batch.describe_job_definitions(jobDefinitionName=name, maxResults=2, nextToken=first["nextToken"])
+    assert "nextToken" not in rest
+    revisions = [item["revision"] for item in first["jobDefinitions"] + rest["jobDefinitions"]]
+    assert sorted(revisions) == [1, 2, 3]
+    paged = batch.get_paginator("describe_job_definitions").paginate(
+        jobDefinitionName=name, status="ACTIVE", PaginationConfig={"PageSize": 1}
+    )
+    assert sorted(item["revision"] for page in paged for item in page["jobDefinitions"]) == [1, 3]
+    with pytest.raises(batch.exceptions.ClientException, match="maxResults"):
+        batch.describe_job_definitions(maxResults=101)
