@@ -19,6 +19,7 @@ from moto.batch.exceptions import ClientException
 from moto.batch.models import BatchBackend, JobDefinition, batch_backends
 from moto.batch.responses import BatchResponse
 
+from airflow_batch_plugin.emulator.definition_pages import install_definition_pages
 from airflow_batch_plugin.emulator.ecs_definitions import ecs_properties_of, register_ecs_job_definition
 from airflow_batch_plugin.emulator.infrastructure_api import install_infrastructure
 from airflow_batch_plugin.emulator.listing import list_jobs
@@ -246,6 +247,7 @@ def install(settings: EmulatorSettings | None = None) -> None:
         BatchResponse.canceljob = handle_cancel_job  # type: ignore[method-assign]
         BatchResponse.registerjobdefinition = handle_register_job_definition  # type: ignore[method-assign]
         install_infrastructure()
+        install_definition_pages()
         _installed = True
 
 

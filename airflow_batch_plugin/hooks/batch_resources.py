@@ -197,3 +197,26 @@ class BatchResourceHook(BatchHook):
                 lambda: self.client.untag_resource(resourceArn=arn, tagKeys=keys),
                 description=f"UntagResource {arn}",
             )
+
+    # -- job definitions, a page at a time (the view's list) -------------------------------------
+
+    def describe_job_definitions_page(
+        self,
+        *,
+        status: str | None = "ACTIVE",
+        name: str | None = None,
+        next_token: str | None = None,
+        page_size: int = 100,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Return one DescribeJobDefinitions page (``status``, exactly ``name``) and its nextToken."""
+        request: dict[str, Any] = {"maxResults": page_size}
+        if status:
+            request["status"] = status
+        if name:
+            request["jobDefinitionName"] = name
+        if next_token:
+            request["nextToken"] = next_token
+        page = call_with_retries(
+            lambda: self.client.describe_job_definitions(**request), description="DescribeJobDefinitions"
+        )
+        return [dict(item) for item in page.get("jobDefinitions", [])], page.get("nextToken") or None

@@ -337,9 +337,11 @@ def create_app(*, worlds: Worlds | None = None, authorize: bool = True) -> FastA
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"job definition {name} not found")
         return page(request, "job_definition.html", chosen, definition=definition)
 
-    from airflow_batch_plugin.ui.routes_finder import add_finder_routes  # imports this module
+    from airflow_batch_plugin.ui.routes_details import add_detail_routes  # these import this module
+    from airflow_batch_plugin.ui.routes_finder import add_finder_routes
 
     add_finder_routes(app, worlds, jinja)
+    add_detail_routes(app, worlds, page, require_account)
 
     # -- errors --------------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow_batch_plugin.anatomy import JobAnatomy, read_job
 from airflow_batch_plugin.identity import DAG_TAG, MAP_INDEX_TAG, RUN_TAG, TASK_TAG
 from airflow_batch_plugin.job_state import primary_log
+from airflow_batch_plugin.ui.job_details import JobDetails, job_details
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from airflow_batch_plugin.hooks.batch_resources import BatchResourceHook
     from airflow_batch_plugin.hooks.logs import CloudWatchLogsHook
     from airflow_batch_plugin.ui.cache import TtlCache
+    from airflow_batch_plugin.ui.definition_list import DefinitionsPage
+    from airflow_batch_plugin.ui.scheduling_policies import SchedulingPolicyPage
     from airflow_batch_plugin.ui.waiting import Waiting
 
 #: Job statuses in their lifecycle order.
@@ -63,6 +66,7 @@ class QueueRow:
     counts: dict[str, int]
     #: Statuses with more jobs than one ListJobs page: their count is a lower bound.
     more: frozenset[str] = frozenset()
+    scheduling_policy_arn: str | None = None
 
     def count_label(self, status: str) -> str:
         count = self.counts.get(status, 0)
@@ -181,6 +185,8 @@ class JobPage:
     log_group: str | None
     log_stream: str | None
     log_tail: list[str] | None
+    #: How the job was asked to run (:mod:`~airflow_batch_plugin.ui.job_details`).
+    details: JobDetails | None = None
 
 
 def part_rows(anatomy: JobAnatomy) -> list[PartRow]:
@@ -368,6 +374,7 @@ class BatchWorld:
                     scheduling_policy=queue_name(str(policy)) if policy else None,
                     counts=counts,
                     more=frozenset(more),
+                    scheduling_policy_arn=str(policy) if policy else None,
                 )
             )
         return sorted(rows, key=lambda row: (-row.priority, row.name))
@@ -456,6 +463,7 @@ class BatchWorld:
             log_group=group,
             log_stream=stream,
             log_tail=tail,
+            details=job_details(job, anatomy),
         )
 
     def job_definition(self, name_or_arn: str) -> dict[str, Any] | None:
@@ -464,6 +472,30 @@ class BatchWorld:
             ("job-definition", name_or_arn),
             lambda: without_environment_values(self.batch.describe_job_definition(name_or_arn)),
         )
+
+    def scheduling_policy(self, name_or_arn: str) -> SchedulingPolicyPage | None:
+        """A scheduling policy (by ARN, or by name through ListSchedulingPolicies) and its queues."""
+        from airflow_batch_plugin.ui.scheduling_policies import scheduling_policy_page
+
+        def read() -> SchedulingPolicyPage | None:
+            policy = self.batch.describe_scheduling_policy(name_or_arn)
+            if policy is None:
+                return None
+            return scheduling_policy_page(policy, self.batch.describe_job_queues())
+
+        return self._cached(("scheduling-policy", name_or_arn), read)
+
+    def job_definitions(self, status: str, name: str | None, token: str | None) -> DefinitionsPage:
+        """One page of job definitions (DescribeJobDefinitions: by status, exact name, nextToken)."""
+        from airflow_batch_plugin.ui.definition_list import DEFINITIONS_PAGE, definitions_page
+
+        def read() -> DefinitionsPage:
+            found, next_token = self.batch.describe_job_definitions_page(
+                status=status, name=name, next_token=token, page_size=DEFINITIONS_PAGE
+            )
+            return definitions_page(found, status=status, name=name, token=token, next_token=next_token)
+
+        return self._cached(("job-definitions", status, name, token), read)
 
     def queue(self, name_or_arn: str) -> QueueRow | None:
         """One job queue of the overview, by name or ARN."""
