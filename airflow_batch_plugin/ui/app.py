@@ -36,6 +36,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from airflow_batch_plugin.ui import timezone
 from airflow_batch_plugin.ui.cache import TtlCache
 from airflow_batch_plugin.ui.charts import RESOURCE_COLOURS, STATUS_COLOURS, stacked_bars
 from airflow_batch_plugin.ui.data import STATUSES, BatchWorld, TaskRef
@@ -151,10 +152,8 @@ UserRights = Annotated[Rights, Depends(rights)]
 
 
 def format_time(epoch_ms: int | None) -> str:
-    if not epoch_ms:
-        return ""
-    moment = datetime.datetime.fromtimestamp(epoch_ms / 1000, tz=datetime.UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
+    """An AWS time (epoch ms) in Airflow's ``[core] default_timezone`` (see ui/timezone.py)."""
+    return timezone.format_time(epoch_ms)
 
 
 def format_duration(seconds: float | None) -> str:
@@ -189,6 +188,7 @@ def templates() -> Environment:
     environment.globals["STATUSES"] = STATUSES
     environment.globals["COLOURS"] = {**RESOURCE_COLOURS, **STATUS_COLOURS}
     environment.globals["task_instance_url"] = task_instance_url
+    environment.globals["zone_name"] = timezone.zone_name
     return environment
 
 
@@ -332,6 +332,10 @@ def create_app(*, worlds: Worlds | None = None, authorize: bool = True) -> FastA
         if definition is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"job definition {name} not found")
         return page(request, "job_definition.html", chosen, definition=definition)
+
+    from airflow_batch_plugin.ui.routes_live import add_live_pages  # needs this module's dependencies
+
+    add_live_pages(app, worlds, jinja)
 
     # -- errors --------------------------------------------------------------------------------------
 
