@@ -10,7 +10,10 @@ Pages (HTML, rendered on the server) and their JSON twins under ``api/``:
 - on a RUNNABLE job's page and on a queue's page, "Why is it waiting?" (``ui/waiting.py``): the
   place in GetJobQueueSnapshot, the share order, the queue's and compute environments' state
   and capacity, whether the job fits; JSON twins ``api/jobs/{id}`` (``waiting``) and
-  ``api/queues/{name}``.
+  ``api/queues/{name}``;
+- ``/jobs/{id}/log`` a job's whole log (pages, live tail, download), the overview's, queues' and
+  jobs' pages refreshing themselves, times in ``[core] default_timezone``: see
+  :mod:`~airflow_batch_plugin.ui.routes_live`.
 
 Every route needs an authenticated Airflow user allowed to see the website (Airflow's own auth
 manager; an anonymous request gets 401, a browser is sent to the login page). Jobs are shown
