@@ -86,6 +86,40 @@ class CloudWatchLogsHook(AwsBaseHook):
                 return None
             raise
 
+    def get_log_events(
+        self,
+        group: str,
+        stream: str,
+        *,
+        next_token: str | None = None,
+        start_from_head: bool = True,
+        limit: int | None = None,
+    ) -> dict[str, Any] | None:
+        """Return one GetLogEvents page in either direction, or None if the stream does not exist.
+
+        Without ``next_token``: the oldest events (``start_from_head``) or the newest. With a
+        ``nextForwardToken``, AWS wants ``start_from_head=True``; with a ``nextBackwardToken``,
+        False. Events are in time order either way.
+        """
+        request: dict[str, Any] = {
+            "logGroupName": group,
+            "logStreamName": stream,
+            "startFromHead": start_from_head,
+        }
+        if next_token:
+            request["nextToken"] = next_token
+        if limit:
+            request["limit"] = max(1, min(limit, FULL_PAGE_EVENTS))
+        try:
+            page = call_with_retries(
+                lambda: self._get_log_events(request), description=f"GetLogEvents {stream}"
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                return None
+            raise
+        return dict(page)
+
     def log_streams_with_prefix(self, group: str, prefix: str) -> list[str]:
         """Return the streams of ``group`` whose names start with ``prefix``, oldest first.
 

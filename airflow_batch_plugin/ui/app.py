@@ -13,7 +13,10 @@ Pages (HTML, rendered on the server) and their JSON twins under ``api/``:
 - on a RUNNABLE job's page and on a queue's page, "Why is it waiting?" (``ui/waiting.py``): the
   place in GetJobQueueSnapshot, the share order, the queue's and compute environments' state
   and capacity, whether the job fits; JSON twins ``api/jobs/{id}`` (``waiting``) and
-  ``api/queues/{name}``.
+  ``api/queues/{name}``;
+- ``/jobs/{id}/log`` a job's whole log (pages, live tail, download), the overview's, queues' and
+  jobs' pages refreshing themselves, times in ``[core] default_timezone``: see
+  :mod:`~airflow_batch_plugin.ui.routes_live`.
 
 Every route needs an authenticated Airflow user allowed to see the website (Airflow's own auth
 manager; an anonymous request gets 401, a browser is sent to the login page). Jobs are shown
@@ -39,6 +42,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from airflow_batch_plugin.ui import timezone
 from airflow_batch_plugin.ui.cache import TtlCache
 from airflow_batch_plugin.ui.charts import RESOURCE_COLOURS, STATUS_COLOURS, stacked_bars
 from airflow_batch_plugin.ui.data import STATUSES, BatchWorld, TaskRef
@@ -155,10 +159,8 @@ UserRights = Annotated[Rights, Depends(rights)]
 
 
 def format_time(epoch_ms: int | None) -> str:
-    if not epoch_ms:
-        return ""
-    moment = datetime.datetime.fromtimestamp(epoch_ms / 1000, tz=datetime.UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
+    """An AWS time (epoch ms) in Airflow's ``[core] default_timezone`` (see ui/timezone.py)."""
+    return timezone.format_time(epoch_ms)
 
 
 def format_duration(seconds: float | None) -> str:
@@ -193,6 +195,7 @@ def templates() -> Environment:
     environment.globals["STATUSES"] = STATUSES
     environment.globals["COLOURS"] = {**RESOURCE_COLOURS, **STATUS_COLOURS}
     environment.globals["task_instance_url"] = task_instance_url
+    environment.globals["zone_name"] = timezone.zone_name
     return environment
 
 
@@ -339,9 +342,11 @@ def create_app(*, worlds: Worlds | None = None, authorize: bool = True) -> FastA
 
     from airflow_batch_plugin.ui.routes_details import add_detail_routes  # these import this module
     from airflow_batch_plugin.ui.routes_finder import add_finder_routes
+    from airflow_batch_plugin.ui.routes_live import add_live_pages
 
     add_finder_routes(app, worlds, jinja)
     add_detail_routes(app, worlds, page, require_account)
+    add_live_pages(app, worlds, jinja)
 
     # -- errors --------------------------------------------------------------------------------------
 

@@ -348,6 +348,10 @@ class BatchWorld:
             self._memo[what] = self.cache.get((*self.key, *what), compute)
         return self._memo[what]
 
+    def cached(self, what: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """Read ``what`` through the cache and this request's memo (for the view's other readers)."""
+        return self._cached(what, compute)
+
     # -- the overview ---------------------------------------------------------------------------
 
     def queues(self) -> list[QueueRow]:
