@@ -58,7 +58,14 @@ class Standalone:
     api: httpx.Client
 
     def tail(self, lines: int = 80) -> str:
-        return "\n".join(self.output.read_text(errors="replace").splitlines()[-lines:])
+        """The last lines of the scheduler, triggerer and api-server (the dag-processor's, which
+        repeat every few seconds and would fill the tail, left out)."""
+        kept = [
+            line
+            for line in self.output.read_text(errors="replace").splitlines()
+            if not line.startswith("dag-processor")
+        ]
+        return "\n".join(kept[-lines:])
 
 
 def _wait_for(
