@@ -4,6 +4,8 @@
 - The jobs page reads the time window it is given in the timezone its pages show and name
   (``[core] default_timezone``), so a time copied from a page, or echoed back in the form and
   submitted again, means the same moment.
+- A job that ended without starting (terminated while RUNNABLE) shows when it stopped without an
+  empty duration, and says it has no log because it never started (not "not started yet").
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from zoneinfo import ZoneInfo
 from airflow_batch_plugin.ui.finder import parse_time
 from tests.integration.test_ui_view import (  # noqa: F401  (fixtures)
     jobs,
+    until,
     view,
+    waiting_job,
 )
 
 
@@ -49,3 +53,21 @@ def test_the_jobs_pages_time_window_is_in_the_configured_timezone(view, jobs, em
     assert "Created after (Asia/Kolkata)" in html
     assert re.search(rf'name="created_after" value="{re.escape(typed)}"', html)
     assert "Times are UTC" not in html
+
+
+def test_a_job_that_ended_without_starting_says_so(view, waiting_job, emulator) -> None:
+    client, _, _ = view
+    batch = emulator.client("batch")
+    job_id = waiting_job["job"]
+    batch.terminate_job(jobId=job_id, reason="cancelled while it waited")
+    until(lambda: batch.describe_jobs(jobs=[job_id])["jobs"][0]["status"] == "FAILED")
+    params = {"region": emulator.region}
+    html = client.get(f"/jobs/{job_id}", params=params).text
+    assert re.search(
+        r"<dt>Stopped</dt><dd>[^<]+ UTC <span class=\"muted\">\(never started\)</span></dd>", html
+    )
+    assert "()" not in html
+    assert "No log: the job ended without starting." in html
+    assert "No log yet" not in html
+    log = client.get(f"/jobs/{job_id}/log", params=params).text
+    assert "No log: the job ended without starting." in log
