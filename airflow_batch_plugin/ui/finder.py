@@ -60,8 +60,9 @@ def count_limit() -> int:
     return max(1, int(conf.getint(CONFIG_SECTION, COUNT_LIMIT_SETTING, fallback=DEFAULT_COUNT_LIMIT)))
 
 
-def parse_time(text: str | None) -> int | None:
-    """Epoch milliseconds from epoch milliseconds or an ISO 8601 time (UTC unless it names an offset)."""
+def parse_time(text: str | None, zone: datetime.tzinfo = datetime.UTC) -> int | None:
+    """Epoch milliseconds from epoch milliseconds or an ISO 8601 time (in ``zone`` unless it names
+    an offset: the pages read and show times in Airflow's configured timezone)."""
     if text is None or not text.strip():
         return None
     text = text.strip()
@@ -69,7 +70,7 @@ def parse_time(text: str | None) -> int | None:
         return int(text)
     moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.UTC)
+        moment = moment.replace(tzinfo=zone)
     return int(moment.timestamp() * 1000)
 
 

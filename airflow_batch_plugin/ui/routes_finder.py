@@ -3,8 +3,8 @@
 ``?queue=NAME&status=RUNNABLE`` pages through a queue's jobs of a status (``next_token`` carries
 AWS's nextToken); ``array_job_id=ID&status=...`` through an array's children; ``job_id=ID[,ID...]``
 searches by id; ``name`` (a trailing ``*`` for a prefix), ``created_after`` / ``created_before``
-(ISO 8601, UTC unless an offset is given, or epoch milliseconds), ``dag_id``, ``task_id`` and
-``run_id`` filter; ``per_page`` sets the ListJobs page size (1 to 100). See
+(ISO 8601 in ``[core] default_timezone`` unless an offset is given, or epoch milliseconds),
+``dag_id``, ``task_id`` and ``run_id`` filter; ``per_page`` sets the ListJobs page size (1 to 100). See
 :mod:`~airflow_batch_plugin.ui.finder` for the AWS calls a page costs.
 """
 
@@ -30,6 +30,7 @@ from airflow_batch_plugin.ui.finder import (
     JobQuery,
     parse_time,
 )
+from airflow_batch_plugin.ui.timezone import configured_timezone
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -68,7 +69,8 @@ def job_query(
     if name is not None and not re.match(NAME_PATTERN, name):
         raise _bad("name is a job name (letters, digits, - and _), with a trailing * for a prefix")
     try:
-        after, before = parse_time(created_after), parse_time(created_before)
+        zone = configured_timezone()  # the zone the page shows times in, and names
+        after, before = parse_time(created_after, zone), parse_time(created_before, zone)
     except ValueError:
         raise _bad("created_after and created_before take ISO 8601 times or epoch milliseconds") from None
     return JobQuery(

@@ -3,8 +3,9 @@
 ``start_etl_stack`` runs ``dags/batch_etl.py`` once with ``airflow dags test`` against the emulator
 in a fresh AIRFLOW_HOME, then starts ``airflow api-server`` on 127.0.0.1 with the same environment
 (same SQLite database, same ``aws_default`` connection to the emulator) in its own process group,
-waits until it answers and logs in with SimpleAuthManager's admin user. ``EtlStack.stop`` ends the
-whole process group.
+waits until it answers and logs in with SimpleAuthManager's admin user (two more users, for
+permission checks: ``editor``, role User, may edit DAGs; ``viewer``, role Viewer, reads only).
+``EtlStack.stop`` ends the whole process group.
 
 The browser helpers (``launch_chromium``, ``login``, ``save_screenshot``) drive Debian's Chromium
 (``/usr/bin/chromium``) with Playwright; Playwright itself is imported only when a browser is
@@ -43,6 +44,8 @@ DAG_ID = "batch_etl"
 # Three partitions of 200 rows: array jobs with children, small enough to run in well under a minute.
 ETL_CONF = json.dumps({"partitions": 3, "rows_per_partition": 200})
 ADMIN_USERNAME = "admin"
+#: SimpleAuthManager's users and their roles (``[core] simple_auth_manager_users``).
+USER_ROLES = {ADMIN_USERNAME: "admin", "editor": "user", "viewer": "viewer"}
 PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
 API_SERVER_TIMEOUT_SECONDS = 120.0
 STOP_TIMEOUT_SECONDS = 30.0
@@ -95,6 +98,7 @@ class EtlStack:
     :param api_server_log: the api-server's stdout and stderr
     :param process: the api-server process, leader of its own process group
     :param timings: seconds taken by ``dags_test`` and by the api-server to answer and log in
+    :param passwords: every user's password (``USER_ROLES`` names them and their roles)
     """
 
     base_url: str
@@ -107,6 +111,7 @@ class EtlStack:
     api_server_log: Path
     process: subprocess.Popen[bytes] = field(repr=False)
     timings: dict[str, float] = field(default_factory=dict)
+    passwords: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def dag_id(self) -> str:
@@ -155,7 +160,9 @@ def stack_env(home: Path, connection: str, port: int) -> dict[str, str]:
             "AIRFLOW__CORE__AUTH_MANAGER": (
                 "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
             ),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USERNAME}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(
+                f"{name}:{role}" for name, role in USER_ROLES.items()
+            ),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / PASSWORDS_FILE),
             "PYTHONUNBUFFERED": "1",
@@ -164,15 +171,20 @@ def stack_env(home: Path, connection: str, port: int) -> dict[str, str]:
     return env
 
 
-def write_admin_password(home: Path) -> str:
-    """Write SimpleAuthManager's passwords file with a fresh admin password and return the password.
+def write_passwords(home: Path) -> dict[str, str]:
+    """Write SimpleAuthManager's passwords file with a fresh password for each of ``USER_ROLES``.
 
     SimpleAuthManager only generates passwords for users missing from this file, so the
-    api-server keeps this one: no need to wait for it to write the file and parse its output.
+    api-server keeps these: no need to wait for it to write the file and parse its output.
     """
-    password = secrets.token_urlsafe(16)
-    (home / PASSWORDS_FILE).write_text(json.dumps({ADMIN_USERNAME: password}) + "\n")
-    return password
+    passwords = {name: secrets.token_urlsafe(16) for name in USER_ROLES}
+    (home / PASSWORDS_FILE).write_text(json.dumps(passwords) + "\n")
+    return passwords
+
+
+def write_admin_password(home: Path) -> str:
+    """Write the passwords file (``write_passwords``) and return the admin's password."""
+    return write_passwords(home)[ADMIN_USERNAME]
 
 
 def run_etl_dag(home: Path, env: dict[str, str]) -> DagTestRun:
@@ -239,7 +251,8 @@ def start_etl_stack(emulator_connection: str, home: Path, log_dir: Path) -> EtlS
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = stack_env(home, emulator_connection, port)
-    password = write_admin_password(home)
+    passwords = write_passwords(home)
+    password = passwords[ADMIN_USERNAME]
     started = time.monotonic()
     dag_run = run_etl_dag(home, env)
     dags_test_seconds = time.monotonic() - started
@@ -258,6 +271,7 @@ def start_etl_stack(emulator_connection: str, home: Path, log_dir: Path) -> EtlS
         api_server_log=log_path,
         process=process,
         timings={"dags_test": round(dags_test_seconds, 1)},
+        passwords=passwords,
     )
     started = time.monotonic()
     try:
@@ -329,8 +343,9 @@ def launch_chromium(playwright: Playwright) -> Browser:
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
 
 
-def login(page: Page, stack: EtlStack) -> None:
-    """Log into the Airflow UI through SimpleAuthManager's login form as the stack's admin.
+def login(page: Page, stack: EtlStack, username: str | None = None) -> None:
+    """Log into the Airflow UI through SimpleAuthManager's login form as ``username`` (default:
+    the stack's admin; else one of ``USER_ROLES``).
 
     Afterwards the page shows the UI's home and its context carries Airflow's ``_token`` cookie.
     """
@@ -339,8 +354,9 @@ def login(page: Page, stack: EtlStack) -> None:
     page.goto(stack.url("/"))
     # The UI sends a visitor without a token to /auth/login?next=...
     page.wait_for_url(re.compile(r"/auth/login"), timeout=UI_TIMEOUT_MS)
-    page.locator("input[name=username]").fill(stack.username)
-    page.locator("input[name=password]").fill(stack.password)
+    name = username or stack.username
+    page.locator("input[name=username]").fill(name)
+    page.locator("input[name=password]").fill(stack.passwords.get(name, stack.password))
     page.locator("button[type=submit]").click()
     page.wait_for_url(lambda url: "/auth/login" not in url, timeout=UI_TIMEOUT_MS)
     cookies = {cookie.get("name") for cookie in page.context.cookies(stack.base_url)}
