@@ -10,29 +10,30 @@ the server cannot know it, so they say which zone they use.
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from pendulum.tz.timezone import FixedTimezone, Timezone
+import zoneinfo
 
 
-def configured_timezone() -> Timezone | FixedTimezone:
+def configured_timezone() -> datetime.tzinfo:
     """The timezone ``[core] default_timezone`` names (read at each call; UTC when unknown)."""
-    import pendulum
     from airflow.providers.common.compat.sdk import conf
 
     name = str(conf.get("core", "default_timezone", fallback="utc") or "utc").strip()
     if name.lower() == "system":
-        return pendulum.local_timezone()
+        return datetime.datetime.now().astimezone().tzinfo or datetime.UTC
+    if name.lower() == "utc":
+        return datetime.UTC
     try:
-        return pendulum.timezone("UTC" if name.lower() == "utc" else name)
-    except Exception:  # a misconfigured name must not break every page: Airflow's own default
-        return pendulum.timezone("UTC")
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):  # a misconfigured name must not break pages
+        return datetime.UTC
 
 
 def zone_name() -> str:
     """How the pages name the timezone their times are in (``UTC``, ``Europe/Amsterdam``)."""
-    return str(configured_timezone().name)
+    zone = configured_timezone()
+    if zone is datetime.UTC:
+        return "UTC"
+    return str(getattr(zone, "key", None) or zone.tzname(datetime.datetime.now()) or zone)
 
 
 def format_time(epoch_ms: int | float | None) -> str:
