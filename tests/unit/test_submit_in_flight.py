@@ -71,23 +71,46 @@ def other_client() -> Any:
 
 
 class LostRequest:
-    """Lose the first request of ``operation`` before moto sees it; optionally land it later."""
+    """Lose the first request of ``operation`` before moto sees it; optionally land it later.
+
+    ``land_after``: seconds after the loss (a timer). ``land_before``: ``(operation, n)``, land
+    it just before the hook sends its n-th request of that operation after the loss (its n-th
+    lookup): the same moment whatever the machine's load, for tests whose point is *when* the
+    request lands relative to the hook's lookups.
+    """
 
     timers: ClassVar[list[threading.Timer]] = []
 
     def __init__(
-        self, hook: BatchHook, operation: str, error: Exception, land_after: float | None = None
+        self,
+        hook: BatchHook,
+        operation: str,
+        error: Exception,
+        land_after: float | None = None,
+        land_before: tuple[str, int] | None = None,
     ) -> None:
         self.error = error
         self.land_after = land_after
+        self.land_before = land_before
         self.params: dict[str, Any] | None = None
         self.lost_at: float | None = None
         self.landed = threading.Event()
         self.landed_answer: dict[str, Any] = {}
         self._operation = operation
+        self._lookups = 0
         events = hook.client.meta.events
         events.register(f"before-parameter-build.batch.{operation}", self._keep_params)
         events.register(f"before-send.batch.{operation}", self._lose)
+        if land_before is not None:
+            events.register(f"before-send.batch.{land_before[0]}", self._count_lookup)
+
+    def _count_lookup(self, **_: Any) -> None:
+        assert self.land_before is not None
+        if self.lost_at is None or self.landed.is_set():
+            return
+        self._lookups += 1
+        if self._lookups == self.land_before[1]:
+            self._land()
 
     def _keep_params(self, params: dict[str, Any], **_: Any) -> None:
         if self.params is None:
@@ -159,7 +182,7 @@ def request(arn: str, name: str, **extra: Any) -> dict[str, Any]:
 )
 def test_a_lost_submission_that_lands_during_the_lookups_is_used_not_sent_again(fast_hook, error, capsys):
     arn = definition_arn(fast_hook)
-    lost = LostRequest(fast_hook, "SubmitJob", error, land_after=0.3)
+    lost = LostRequest(fast_hook, "SubmitJob", error, land_before=("ListJobs", 2))
     with logged(capsys) as output:
         submission = fast_hook.send_submit_job(request(arn, "lands-early"))
     assert lost.landed.is_set()
@@ -334,7 +357,12 @@ def test_a_lost_registration_that_lands_after_the_lookups_is_deregistered_the_fi
 
 
 def test_a_lost_registration_that_lands_during_the_lookups_is_used(fast_hook, capsys):
-    lost = LostRequest(fast_hook, "RegisterJobDefinition", ReadTimeoutError(endpoint_url="u"), land_after=0.3)
+    lost = LostRequest(
+        fast_hook,
+        "RegisterJobDefinition",
+        ReadTimeoutError(endpoint_url="u"),
+        land_before=("DescribeJobDefinitions", 2),
+    )
     with logged(capsys) as output:
         registered = fast_hook.ensure_job_definition(SPEC)
     assert lost.landed.is_set()
