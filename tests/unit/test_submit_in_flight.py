@@ -197,7 +197,10 @@ def test_a_lost_submission_that_lands_during_the_lookups_is_used_not_sent_again(
 def test_a_lost_submission_that_lands_after_the_lookups_is_cancelled_before_it_starts(fast_hook, capsys):
     arn = definition_arn(fast_hook)
     upstream = blocker(fast_hook)
-    lost = LostRequest(fast_hook, "SubmitJob", ConnectionClosedError(endpoint_url="u"), land_after=0.9)
+    # Lands just before the window's first look: after the three lookups and the resend.
+    lost = LostRequest(
+        fast_hook, "SubmitJob", ConnectionClosedError(endpoint_url="u"), land_before=("ListJobs", 4)
+    )
     with logged(capsys) as output:
         submission = fast_hook.send_submit_job(request(arn, "lands-late", dependsOn=[{"jobId": upstream}]))
         assert fast_hook.write_calls["SubmitJob"] == 2, "sent again after the lookups found nothing"
@@ -339,8 +342,12 @@ def active_revisions(hook: BatchHook) -> list[dict[str, Any]]:
 
 
 def test_a_lost_registration_that_lands_after_the_lookups_is_deregistered_the_first_kept(fast_hook, capsys):
+    # Lands just before the window's first look: after the three lookups and the second registration.
     lost = LostRequest(
-        fast_hook, "RegisterJobDefinition", ConnectionClosedError(endpoint_url="u"), land_after=0.9
+        fast_hook,
+        "RegisterJobDefinition",
+        ConnectionClosedError(endpoint_url="u"),
+        land_before=("DescribeJobDefinitions", 4),
     )
     with logged(capsys) as output:
         registered = fast_hook.ensure_job_definition(SPEC)
