@@ -71,20 +71,7 @@ class CloudWatchLogsHook(AwsBaseHook):
         self, group: str, stream: str, next_token: str | None, limit: int | None = None
     ) -> dict[str, Any] | None:
         """Return one GetLogEvents page from the head onward, or None if the stream does not exist yet."""
-        request: dict[str, Any] = {"logGroupName": group, "logStreamName": stream, "startFromHead": True}
-        if next_token:
-            request["nextToken"] = next_token
-        if limit:
-            request["limit"] = limit
-        try:
-            page = call_with_retries(
-                lambda: self._get_log_events(request), description=f"GetLogEvents {stream}"
-            )
-            return dict(page)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-                return None
-            raise
+        return self.get_log_events(group, stream, next_token=next_token, start_from_head=True, limit=limit)
 
     def get_log_events(
         self,
