@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import time
-import uuid
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from tests.e2e.stack import UI_TIMEOUT_MS, VIEWPORT, admin_token, login, save_screenshot
+from tests.parked_queue import create_parked_queue, delete_queue
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -57,45 +57,8 @@ def until(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
 def waiting_job(emulator: EmulatorHandle, etl_stack: EtlStack) -> Iterator[dict[str, str]]:
     """A job of ``batch_etl`` kept RUNNABLE: its queue's only compute environment is DISABLED."""
     batch = emulator.client("batch")
-    default = batch.describe_compute_environments(computeEnvironments=[emulator.compute_environment])[
-        "computeEnvironments"
-    ][0]
-    resources = default["computeResources"]
-    suffix = uuid.uuid4().hex[:6]
-    environment, queue = f"console-disabled-{suffix}", f"console-waiting-{suffix}"
-    batch.create_compute_environment(
-        computeEnvironmentName=environment,
-        type="MANAGED",
-        state="DISABLED",
-        serviceRole=default["serviceRole"],
-        computeResources={
-            "type": "EC2",
-            "minvCpus": 0,
-            "maxvCpus": 8,
-            "instanceTypes": ["m5"],
-            "instanceRole": resources["instanceRole"],
-            "subnets": resources["subnets"],
-            "securityGroupIds": resources["securityGroupIds"],
-        },
-    )
-    until(
-        "the compute environment to be VALID",
-        lambda: (
-            batch.describe_compute_environments(computeEnvironments=[environment])["computeEnvironments"][0][
-                "status"
-            ]
-            == "VALID"
-        ),
-    )
-    batch.create_job_queue(
-        jobQueueName=queue,
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
-    )
-    until(
-        "the queue to be VALID",
-        lambda: batch.describe_job_queues(jobQueues=[queue])["jobQueues"][0]["status"] == "VALID",
-    )
+    environment, queue = create_parked_queue(emulator, "console-waiting")
+    suffix = queue.rsplit("-", 1)[1]
     definition = batch.register_job_definition(
         jobDefinitionName=f"console-waits-{suffix}",
         type="container",
@@ -119,12 +82,7 @@ def waiting_job(emulator: EmulatorHandle, etl_stack: EtlStack) -> Iterator[dict[
     yield {"job": job_id, "queue": queue, "environment": environment}
     if status_of(emulator, job_id) not in ("SUCCEEDED", "FAILED"):
         batch.terminate_job(jobId=job_id, reason="test over")
-    batch.update_job_queue(jobQueue=queue, state="DISABLED")
-    until(
-        "the queue to be disabled",
-        lambda: batch.describe_job_queues(jobQueues=[queue])["jobQueues"][0]["status"] == "VALID",
-    )
-    batch.delete_job_queue(jobQueue=queue)
+    delete_queue(emulator, queue)
 
 
 def described(emulator: EmulatorHandle, job_id: str) -> dict[str, Any]:

@@ -8,7 +8,6 @@ the test is quick and the counts are exact); three are terminated (FAILED).
 from __future__ import annotations
 
 import time
-import uuid
 from collections import Counter
 from typing import Any
 
@@ -18,6 +17,7 @@ from airflow_batch_plugin.identity import DAG_TAG, RUN_TAG, TASK_TAG
 from airflow_batch_plugin.ui import finder
 from tests.integration import per_dag_auth
 from tests.integration.test_ui_view import DAG_B, DAG_ID, build_airflow_app, counted_view, signed_in, until
+from tests.parked_queue import create_parked_queue
 
 pytestmark = pytest.mark.integration
 
@@ -37,41 +37,8 @@ def world(emulator) -> dict[str, Any]:
     (DAG A) and an array of 2 (DAG B), whose parents are PENDING and children RUNNABLE.
     """
     batch = emulator.client("batch")
-    default = batch.describe_compute_environments(computeEnvironments=[emulator.compute_environment])[
-        "computeEnvironments"
-    ][0]
-    suffix = uuid.uuid4().hex[:6]
-    environment, queue = f"finder-off-{suffix}", f"finder-{suffix}"
-    resources = default["computeResources"]
-    batch.create_compute_environment(
-        computeEnvironmentName=environment,
-        type="MANAGED",
-        state="DISABLED",
-        serviceRole=default["serviceRole"],
-        computeResources={
-            "type": "EC2",
-            "minvCpus": 0,
-            "maxvCpus": 4,
-            "instanceTypes": ["m5"],
-            "instanceRole": resources["instanceRole"],
-            "subnets": resources["subnets"],
-            "securityGroupIds": resources["securityGroupIds"],
-        },
-    )
-    until(
-        lambda: (
-            batch.describe_compute_environments(computeEnvironments=[environment])["computeEnvironments"][0][
-                "status"
-            ]
-            == "VALID"
-        )
-    )
-    batch.create_job_queue(
-        jobQueueName=queue,
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
-    )
-    until(lambda: batch.describe_job_queues(jobQueues=[queue])["jobQueues"][0]["status"] == "VALID")
+    _, queue = create_parked_queue(emulator, "finder", max_vcpus=4)
+    suffix = queue.rsplit("-", 1)[1]
     definition = batch.register_job_definition(
         jobDefinitionName=f"finder-{suffix}",
         type="container",

@@ -19,6 +19,7 @@ from airflow_batch_plugin.compat import AIRFLOW_VERSION_TEXT, menu_entry
 from airflow_batch_plugin.identity import DAG_TAG, MAP_INDEX_TAG, RUN_TAG, TASK_TAG
 from airflow_batch_plugin.ui.app import Worlds, create_app
 from airflow_batch_plugin.ui.cache import TtlCache
+from tests.parked_queue import create_parked_queue, delete_queue
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -268,41 +269,8 @@ def test_unknown_things_are_404_and_unlisted_connections_403(view, emulator):
 def waiting_job(emulator) -> Iterator[dict[str, str]]:
     """An Airflow-tagged job kept RUNNABLE: its queue's only compute environment is DISABLED."""
     batch = emulator.client("batch")
-    default = batch.describe_compute_environments(computeEnvironments=[emulator.compute_environment])[
-        "computeEnvironments"
-    ][0]
-    suffix = uuid.uuid4().hex[:6]
-    environment, queue = f"view-disabled-{suffix}", f"view-waiting-{suffix}"
-    resources = default["computeResources"]
-    batch.create_compute_environment(
-        computeEnvironmentName=environment,
-        type="MANAGED",
-        state="DISABLED",
-        serviceRole=default["serviceRole"],
-        computeResources={
-            "type": "EC2",
-            "minvCpus": 0,
-            "maxvCpus": 8,
-            "instanceTypes": ["m5"],
-            "instanceRole": resources["instanceRole"],
-            "subnets": resources["subnets"],
-            "securityGroupIds": resources["securityGroupIds"],
-        },
-    )
-    until(
-        lambda: (
-            batch.describe_compute_environments(computeEnvironments=[environment])["computeEnvironments"][0][
-                "status"
-            ]
-            == "VALID"
-        )
-    )
-    batch.create_job_queue(
-        jobQueueName=queue,
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
-    )
-    until(lambda: batch.describe_job_queues(jobQueues=[queue])["jobQueues"][0]["status"] == "VALID")
+    environment, queue = create_parked_queue(emulator, "view-waiting")
+    suffix = queue.rsplit("-", 1)[1]
     definition = batch.register_job_definition(
         jobDefinitionName=f"view-waits-{suffix}",
         type="container",
@@ -318,9 +286,7 @@ def waiting_job(emulator) -> Iterator[dict[str, str]]:
     until(lambda: batch.describe_jobs(jobs=[job_id])["jobs"][0]["status"] == "RUNNABLE")
     yield {"job": job_id, "queue": queue, "environment": environment}
     batch.terminate_job(jobId=job_id, reason="test over")
-    batch.update_job_queue(jobQueue=queue, state="DISABLED")
-    until(lambda: batch.describe_job_queues(jobQueues=[queue])["jobQueues"][0]["status"] == "VALID")
-    batch.delete_job_queue(jobQueue=queue)
+    delete_queue(emulator, queue)
 
 
 def until(check: Any, timeout: float = 30.0) -> None:
