@@ -7,10 +7,10 @@ CHROMIUM := /usr/bin/chromium
 
 .PHONY: install browser demo test test-compat package-check lint typecheck unit clean
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml aws-batch-local/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
-	$(BIN)/python -m pip install --quiet -e ".[emulator]" --group dev
+	$(BIN)/python -m pip install --quiet -e ./aws-batch-local -e . --group dev
 	touch $(INSTALLED)
 
 install: $(INSTALLED)

@@ -94,18 +94,25 @@ def uv() -> str:
 
 
 def floor_constraints() -> list[str]:
-    """``name==floor`` for every direct dependency of the plugin and its emulator extra."""
-    from packaging.requirements import Requirement
+    """``name==floor`` for every direct dependency of the plugin and of the emulator (aws-batch-local).
 
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    pins = []
-    for spec in [*project["dependencies"], *project["optional-dependencies"]["emulator"]]:
-        requirement = Requirement(spec)
-        floors = [s.version for s in requirement.specifier if s.operator in (">=", "==")]
-        if len(floors) != 1:
-            raise SystemExit(f"pyproject.toml: {spec!r} declares no single floor (>= or ==)")
-        pins.append(f"{requirement.name}=={floors[0]}")
-    return pins
+    A dependency both declare is pinned at the higher of the two floors.
+    """
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    floors: dict[str, Version] = {}
+    for pyproject in (REPO / "pyproject.toml", REPO / "aws-batch-local" / "pyproject.toml"):
+        for spec in tomllib.loads(pyproject.read_text())["project"]["dependencies"]:
+            requirement = Requirement(spec)
+            found = [Version(s.version) for s in requirement.specifier if s.operator in (">=", "==")]
+            if len(found) != 1:
+                where = pyproject.relative_to(REPO)
+                raise SystemExit(f"{where}: {spec!r} declares no single floor (>= or ==)")
+            name = canonicalize_name(requirement.name)
+            floors[name] = max(found[0], floors.get(name, found[0]))
+    return [f"{name}=={floor}" for name, floor in floors.items()]
 
 
 def run(command: list[str], log: Path, env: dict[str, str] | None = None) -> int:
@@ -136,7 +143,9 @@ def install(venv: Venv, log: Path) -> None:
         *constraints,
         f"apache-airflow=={venv.airflow}.*",
         "--editable",
-        ".[emulator]",
+        "./aws-batch-local",
+        "--editable",
+        ".",
         "--group",
         "test",
     ]

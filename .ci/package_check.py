@@ -4,8 +4,10 @@
    no deprecation warning (setuptools prints one for every metadata form it will stop reading).
 2. ``twine check --strict`` on both (metadata and README render as PyPI would).
 3. The wheel alone in a fresh venv (newest dependencies), from a folder outside the checkout:
-   every public name imports, ``py.typed`` and the view's templates are installed, and the
-   provider and plugin entry points resolve.
+   every public name imports, ``py.typed`` and the view's templates are installed, the
+   provider and plugin entry points resolve, and neither the emulator nor moto is there.
+4. The emulator's distribution (aws-batch-local/) likewise: built, checked, installed alone in a
+   fresh venv (no Airflow there), its console script answers ``--help``.
 
 Usage: python .ci/package_check.py
 """
@@ -57,8 +59,28 @@ from airflow_batch_plugin.provider import get_provider_info
 
 info = get_provider_info()
 assert info["package-name"] == "airflow-batch-plugin", info
+import importlib.util
+
+for absent in ("aws_batch_local", "moto"):
+    assert importlib.util.find_spec(absent) is None, f"{absent} is installed with the plugin's wheel"
+assert not [path for path in distribution.files if "emulator" in str(path)], "the wheel holds an emulator"
 print(f"airflow-batch-plugin {distribution.version}: {len(airflow_batch_plugin.__all__)} public names import "
-      f"on Airflow {metadata.version('apache-airflow')}, Python {sys.version.split()[0]}")
+      f"on Airflow {metadata.version('apache-airflow')}, Python {sys.version.split()[0]}, "
+      "without moto or the emulator")
+"""
+
+#: Run inside the emulator's venv: it stands alone (no Airflow, no plugin).
+EMULATOR_CHECK = r"""
+import importlib.metadata as metadata
+import importlib.util
+
+import aws_batch_local
+
+assert "site-packages" in aws_batch_local.__file__, aws_batch_local.__file__
+for absent in ("airflow", "airflow_batch_plugin"):
+    assert importlib.util.find_spec(absent) is None, f"{absent} came with aws-batch-local"
+version = metadata.version("aws-batch-local")
+print(f"aws-batch-local {version} imports alone (no Airflow), with moto {metadata.version('moto')}")
 """
 
 
@@ -83,25 +105,25 @@ def tool(name: str) -> str:
     return found
 
 
-def build() -> list[Path]:
-    if DIST.exists():
-        shutil.rmtree(DIST)
-    output = run([sys.executable, "-m", "build", "--outdir", str(DIST), str(REPO)])
+def build(source: Path = REPO, dist: Path = DIST) -> list[Path]:
+    if dist.exists():
+        shutil.rmtree(dist)
+    output = run([sys.executable, "-m", "build", "--outdir", str(dist), str(source)])
     warnings = [line for line in output.splitlines() if re.search(r"deprecat", line, re.IGNORECASE)]
     if warnings:
         raise CheckFailed("the build printed deprecation warnings:\n" + "\n".join(warnings))
-    sdists, wheels = sorted(DIST.glob("*.tar.gz")), sorted(DIST.glob("*.whl"))
+    sdists, wheels = sorted(dist.glob("*.tar.gz")), sorted(dist.glob("*.whl"))
     if len(sdists) != 1 or len(wheels) != 1:
-        raise CheckFailed(f"expected one sdist and one wheel, got {[path.name for path in DIST.iterdir()]}")
+        raise CheckFailed(f"expected one sdist and one wheel, got {[path.name for path in dist.iterdir()]}")
     print(f"built {sdists[0].name} and {wheels[0].name}: no deprecation warning")
     return [sdists[0], wheels[0]]
 
 
-def install_wheel(wheel: Path) -> Path:
-    if VENV.exists():
-        shutil.rmtree(VENV)
-    run([tool("uv"), "venv", "--quiet", "--python", sys.executable, str(VENV)])
-    python = VENV / "bin" / "python"
+def install_wheel(wheel: Path, venv: Path = VENV) -> Path:
+    if venv.exists():
+        shutil.rmtree(venv)
+    run([tool("uv"), "venv", "--quiet", "--python", sys.executable, str(venv)])
+    python = venv / "bin" / "python"
     run([tool("uv"), "pip", "install", "--quiet", "--python", str(python), str(wheel)])
     return python
 
@@ -114,6 +136,16 @@ def main() -> int:
         python = install_wheel(wheel)
         with tempfile.TemporaryDirectory() as elsewhere:
             print(run([str(python), "-c", IMPORT_CHECK], cwd=Path(elsewhere)).strip().splitlines()[-1])
+        emulator_sdist, emulator_wheel = build(REPO / "aws-batch-local", WORK / "emulator-dist")
+        print(run([tool("twine"), "check", "--strict", str(emulator_sdist), str(emulator_wheel)]).strip())
+        emulator_python = install_wheel(emulator_wheel, WORK / "emulator-wheel")
+        with tempfile.TemporaryDirectory() as elsewhere:
+            print(run([str(emulator_python), "-c", EMULATOR_CHECK], cwd=Path(elsewhere)).strip())
+            script = emulator_python.parent / "aws-batch-local"
+            usage = run([str(script), "--help"], cwd=Path(elsewhere))
+            if "--port" not in usage:
+                raise CheckFailed(f"aws-batch-local --help does not describe --port:\n{usage}")
+            print("aws-batch-local --help: the console script runs")
     except CheckFailed as failure:
         print(f"package check FAILED: {failure}", file=sys.stderr)
         return 1

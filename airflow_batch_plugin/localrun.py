@@ -4,7 +4,7 @@
 (bootstrapped with a queue and a bucket), prepares a throwaway AIRFLOW_HOME, runs the DAG once
 with a real Airflow, and prints the tasks, their Batch jobs, the jobs' final states and where the
 logs are. The end-to-end tests use the same functions. With
-``AIRFLOW_BATCH_EMULATOR_CHECK_SHAPES=1`` the emulator checks its answers against botocore's
+``AWS_BATCH_LOCAL_CHECK_SHAPES=1`` the emulator checks its answers against botocore's
 shapes and a run whose answers differed fails, listing them.
 """
 
@@ -18,11 +18,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_batch_plugin.emulator import EmulatorServer
-from airflow_batch_plugin.emulator.shape_middleware import describe_violations
-
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+
+    from aws_batch_local import EmulatorServer
+
+EMULATOR_MISSING = (
+    "the local AWS Batch emulator is not installed: it is its own distribution, aws-batch-local "
+    "(in this repository: `pip install -e ./aws-batch-local`, which `make demo` does)"
+)
 
 
 def airflow_env(home: Path, connection: str, dags_folder: Path, region: str = "us-east-1") -> dict[str, str]:
@@ -161,6 +165,10 @@ def print_summary(summary: Mapping[str, Any], jobs: Mapping[str, Mapping[str, An
 
 def run_dag(dag_id: str, home: Path, dags_folder: Path, conf: str | None = None) -> int:
     """Start the emulator, run ``dag_id`` once with ``airflow dags test``, print the summary."""
+    try:
+        from aws_batch_local import EmulatorServer
+    except ImportError as missing:
+        raise SystemExit(EMULATOR_MISSING) from missing
     with EmulatorServer(port=0, bootstrap=True) as emulator:
         print(f"AWS Batch emulator on {emulator.endpoint_url}", flush=True)
         env = airflow_env(home, emulator.airflow_connection, dags_folder)
@@ -181,7 +189,7 @@ def report_shape_violations(emulator: EmulatorServer) -> bool:
     report = emulator.shape_violations.report()
     if report["violations"]:
         print("\nThe emulator's answers differ from botocore's output shapes:")
-        print(describe_violations(report["violations"]))
+        print(emulator.shape_violations.describe())
         return True
     checked = sum(report["checked"].values())
     print(f"\nEvery emulator answer matched botocore's output shapes ({checked} checked)")

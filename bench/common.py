@@ -41,7 +41,7 @@ CONNECTION_PREFIX = "export AIRFLOW_CONN_AWS_DEFAULT='"
 
 @dataclass
 class Emulator:
-    """A running ``python -m airflow_batch_plugin.emulator`` subprocess."""
+    """A running ``python -m aws_batch_local`` subprocess."""
 
     process: subprocess.Popen[str]
     endpoint_url: str
@@ -91,7 +91,7 @@ def running_emulator(max_running: int = 8, step_seconds: float | None = None) ->
     command = [
         sys.executable,
         "-m",
-        "airflow_batch_plugin.emulator",
+        "aws_batch_local",
         "--port",
         "0",
         "--max-running",
@@ -238,6 +238,7 @@ def machine_info() -> dict[str, Any]:
         "airflow-batch-plugin",
         "apache-airflow",
         "apache-airflow-providers-amazon",
+        "aws-batch-local",
         "moto",
         "boto3",
         "botocore",

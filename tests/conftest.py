@@ -24,7 +24,7 @@ os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-batch-tests-")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 # Every emulator the tests start (subprocess or in-process) checks its answers against botocore's
 # output shapes; the fixtures below fail the test during which one differed.
-os.environ.setdefault("AIRFLOW_BATCH_EMULATOR_CHECK_SHAPES", "1")
+os.environ.setdefault("AWS_BATCH_LOCAL_CHECK_SHAPES", "1")
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -97,13 +97,13 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory: TempPathFactory) -> Iterator[EmulatorHandle]:
-    """Start ``python -m airflow_batch_plugin.emulator`` once per session and yield a handle to it.
+    """Start ``python -m aws_batch_local`` once per session and yield a handle to it.
 
     It runs with ``--check-shapes``: ``_emulator_answers_match_botocore`` fails each test during
     which it answered something botocore's model does not allow, and the session's end fails if
     anything is left unreported.
     """
-    from airflow_batch_plugin.emulator.bootstrap import (
+    from aws_batch_local.bootstrap import (
         DEFAULT_COMPUTE_ENVIRONMENT,
         DEFAULT_JOB_QUEUE,
         EKS_JOB_QUEUE,
@@ -117,7 +117,7 @@ def emulator(tmp_path_factory: TempPathFactory) -> Iterator[EmulatorHandle]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
     env["PYTHONUNBUFFERED"] = "1"
     with output_path.open("wb") as output_file:
-        command = [sys.executable, "-m", "airflow_batch_plugin.emulator", "--port", str(port)]
+        command = [sys.executable, "-m", "aws_batch_local", "--port", str(port)]
         process = subprocess.Popen(
             [*command, "--region", region, "--check-shapes"],
             cwd=REPO_ROOT,

@@ -92,7 +92,7 @@ def emulator_and_proxy(
     any answer differed.
     """
     emulator = start_service(
-        ["airflow_batch_plugin.emulator", "--port", "0", "--max-running", str(max_running), "--check-shapes"],
+        ["aws_batch_local", "--port", "0", "--max-running", str(max_running), "--check-shapes"],
         directory / "emulator.log",
     )
     try:
@@ -110,7 +110,7 @@ def fault_proxy(
     """The fault proxy's command line in front of ``upstream``, for the block."""
     late = ["--late-seconds", str(late_seconds)] if late_seconds is not None else []
     proxy = start_service(
-        ["airflow_batch_plugin.emulator.faults", "--upstream", upstream.endpoint_url, "--port", "0",
+        ["aws_batch_local.faults", "--upstream", upstream.endpoint_url, "--port", "0",
          "--faults", faults, "--seed", str(seed), *late],
         directory / f"proxy-{time.monotonic_ns()}.log",
     )  # fmt: skip

@@ -1,7 +1,7 @@
 """Reading an emulator's shape report in tests: every answer it gave must match botocore's shapes.
 
 Every emulator the tests start checks its Batch and CloudWatch Logs answers (tests/conftest.py
-turns ``AIRFLOW_BATCH_EMULATOR_CHECK_SHAPES`` on, and the session emulator gets
+turns ``AWS_BATCH_LOCAL_CHECK_SHAPES`` on, and the session emulator gets
 ``--check-shapes``); these helpers read what it found and fail the test that caused it.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_batch_plugin.emulator.shape_middleware import describe_violations, read_shape_report
+from aws_batch_local.shape_middleware import describe_violations, read_shape_report
 
 
 class ShapeViolationsFound(AssertionError):
@@ -20,7 +20,7 @@ def shape_failure(violations: list[dict[str, Any]], where: str) -> ShapeViolatio
     return ShapeViolationsFound(
         f"the emulator's answers differ from botocore's output shapes ({where}); fix the emulator, "
         "or, if AWS itself documents the difference, add it to "
-        "airflow_batch_plugin.emulator.shape_check.DOCUMENTED_OMISSIONS:\n" + describe_violations(violations)
+        "aws_batch_local.shape_check.DOCUMENTED_OMISSIONS:\n" + describe_violations(violations)
     )
 
 

@@ -26,9 +26,9 @@ from typing import Any
 import boto3
 import pytest
 
-from airflow_batch_plugin.emulator.fault_rules import draw
 from airflow_batch_plugin.hooks.batch import SUBMIT_TOKEN_TAG
 from airflow_batch_plugin.identity import MAP_INDEX_TAG, TASK_TAG
+from aws_batch_local.fault_rules import draw
 from tests.e2e.airflow_run import DagTestRun, dags_test
 from tests.fault_injection import emulator_and_proxy, proxy_counts
 

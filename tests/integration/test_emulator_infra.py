@@ -12,11 +12,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from airflow_batch_plugin.emulator import install
-from airflow_batch_plugin.emulator.bootstrap import bootstrap
-from airflow_batch_plugin.emulator.jobs import RUNNABLE, BatchJob
-from airflow_batch_plugin.emulator.ready import FairShareReadyQueue
-from airflow_batch_plugin.emulator.settings import EmulatorSettings, configure, current_settings
+from aws_batch_local import install
+from aws_batch_local.bootstrap import bootstrap
+from aws_batch_local.jobs import RUNNABLE, BatchJob
+from aws_batch_local.ready import FairShareReadyQueue
+from aws_batch_local.settings import EmulatorSettings, configure, current_settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -15,9 +15,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from airflow_batch_plugin.emulator import install
-from airflow_batch_plugin.emulator.bootstrap import bootstrap
-from airflow_batch_plugin.emulator.settings import EmulatorSettings, configure, current_settings
+from aws_batch_local import install
+from aws_batch_local.bootstrap import bootstrap
+from aws_batch_local.settings import EmulatorSettings, configure, current_settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

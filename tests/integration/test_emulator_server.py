@@ -14,12 +14,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from airflow_batch_plugin.emulator import install
-from airflow_batch_plugin.emulator.batch_extension import UnsupportedMotoVersion, check_moto_version
-from airflow_batch_plugin.emulator.bootstrap import DEFAULT_JOB_QUEUE, bootstrap
-from airflow_batch_plugin.emulator.server import EmulatorServer
-from airflow_batch_plugin.emulator.settings import EmulatorSettings, configure, current_settings
-from airflow_batch_plugin.emulator.shape_middleware import REPORT_PATH, read_shape_report
+from aws_batch_local import install
+from aws_batch_local.batch_extension import UnsupportedMotoVersion, check_moto_version
+from aws_batch_local.bootstrap import DEFAULT_JOB_QUEUE, bootstrap
+from aws_batch_local.server import EmulatorServer
+from aws_batch_local.settings import EmulatorSettings, configure, current_settings
+from aws_batch_local.shape_middleware import REPORT_PATH, read_shape_report
 from tests.shape_report import assert_answers_match_botocore
 
 pytestmark = pytest.mark.integration
@@ -73,7 +73,7 @@ def test_unsupported_moto_version_is_refused():
 def _start_cli(*arguments: str) -> subprocess.Popen[str]:
     environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
-        [sys.executable, "-m", "airflow_batch_plugin.emulator", *arguments],
+        [sys.executable, "-m", "aws_batch_local", *arguments],
         cwd=REPO_ROOT,
         env=environment,
         stdout=subprocess.PIPE,
@@ -236,7 +236,7 @@ def test_the_cli_switch_turns_shape_checking_on_and_off(flag, enabled):
 
 
 def test_an_answer_that_drifts_from_botocore_is_reported_by_operation_and_path(monkeypatch):
-    from airflow_batch_plugin.emulator import batch_extension
+    from aws_batch_local import batch_extension
 
     describe_jobs = batch_extension.describe_jobs
 

@@ -14,7 +14,7 @@ import botocore.session
 import pytest
 from botocore import xform_name
 
-from airflow_batch_plugin.emulator.shape_check import check_output
+from aws_batch_local.shape_check import check_output
 
 pytestmark = pytest.mark.integration
 

@@ -14,9 +14,9 @@ import uuid
 import pytest
 
 from airflow_batch_plugin import JobDefinitionSpec
-from airflow_batch_plugin.emulator.faults import FaultProxy
 from airflow_batch_plugin.hooks import pacing
 from airflow_batch_plugin.hooks.batch import BatchHook
+from aws_batch_local.faults import FaultProxy
 
 pytestmark = pytest.mark.integration
 

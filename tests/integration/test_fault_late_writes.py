@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from airflow_batch_plugin import JobDefinitionSpec
-from airflow_batch_plugin.emulator.faults import FaultProxy
 from airflow_batch_plugin.hooks import batch as batch_module
 from airflow_batch_plugin.hooks import pacing
 from airflow_batch_plugin.hooks.batch import SUBMIT_TOKEN_TAG, BatchHook
+from aws_batch_local.faults import FaultProxy
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

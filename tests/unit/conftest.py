@@ -26,9 +26,9 @@ def hook(monkeypatch):
 @pytest.fixture
 def emulated_hook(hook):
     """The hook, with the emulator's Batch model and bootstrap (queue, roles) inside mock_aws."""
-    from airflow_batch_plugin.emulator import install
-    from airflow_batch_plugin.emulator.bootstrap import bootstrap
-    from airflow_batch_plugin.emulator.settings import EmulatorSettings, configure, current_settings
+    from aws_batch_local import install
+    from aws_batch_local.bootstrap import bootstrap
+    from aws_batch_local.settings import EmulatorSettings, configure, current_settings
 
     previous = current_settings()
     install(EmulatorSettings(step_seconds=0.02))

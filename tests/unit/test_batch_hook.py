@@ -6,9 +6,9 @@ from collections import Counter
 
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
 
-from airflow_batch_plugin.emulator.bootstrap import DEFAULT_JOB_QUEUE
 from airflow_batch_plugin.hooks.batch import SPEC_HASH_TAG, BatchHook, chunked
 from airflow_batch_plugin.specs.job_definition import JobDefinitionSpec
+from aws_batch_local.bootstrap import DEFAULT_JOB_QUEUE
 
 
 def count_calls(hook: BatchHook) -> Counter:

@@ -27,9 +27,9 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from airflow_batch_plugin.emulator.__main__ import parse_arguments
-from airflow_batch_plugin.emulator.bootstrap import DEMO_BUCKET
-from airflow_batch_plugin.emulator.server import airflow_connection_json
+from aws_batch_local.__main__ import parse_arguments
+from aws_batch_local.bootstrap import DEMO_BUCKET
+from aws_batch_local.server import airflow_connection_json
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yaml"
@@ -162,8 +162,8 @@ def published_ports(service: dict[str, Any]) -> dict[int, int]:
 
 def emulator_arguments(services) -> Any:
     command = services[EMULATOR]["command"]
-    assert command[:3] == ["python", "-m", "airflow_batch_plugin.emulator"]
-    return parse_arguments(command[3:])
+    assert command[0] == "aws-batch-local"  # the emulator distribution's console script
+    return parse_arguments(command[1:])
 
 
 def test_the_stack_is_local_executor_airflow_with_the_emulator(services, airflow_env):
@@ -336,15 +336,16 @@ def test_the_image_is_a_supported_airflow_on_the_project_python(pyproject):
     assert Version(python_version) in SpecifierSet(pyproject["project"]["requires-python"])
 
 
-def test_the_image_installs_the_checkout_with_the_emulator_extra(pyproject):
+def test_the_image_installs_the_plugin_and_the_emulator_from_the_checkout(pyproject):
     dockerfile = DOCKERFILE.read_text()
     [install] = [line for line in dockerfile.splitlines() if line.startswith("RUN pip install")]
     assert '"apache-airflow==${AIRFLOW_VERSION}"' in install  # pip must not change the image's Airflow
-    [target] = re.findall(r'"(/\S+)\[emulator\]"', install)
-    assert "emulator" in pyproject["project"]["optional-dependencies"]
+    target, emulator = re.findall(r'"(/\S+?)"', install)[-2:]
+    assert emulator == f"{target}/aws-batch-local"  # the emulator is its own distribution
+    assert "optional-dependencies" not in pyproject["project"]  # the plugin has no emulator extra
     copies = re.findall(r"^COPY\s+(.+)\s+(\S+)$", dockerfile, re.M)
     copied = {source for sources, destination in copies for source in sources.split()}
-    assert {"pyproject.toml", "README.md", "airflow_batch_plugin"} <= copied
+    assert {"pyproject.toml", "README.md", "airflow_batch_plugin", "aws-batch-local"} <= copied
     assert all(destination.startswith(target) for _sources, destination in copies)
     assert all((REPO_ROOT / source).exists() for source in copied)
 
@@ -374,7 +375,7 @@ def test_the_build_context_leaves_out_local_state():
         "dags/__pycache__",
     ):
         assert ignored(path), path
-    for path in ("pyproject.toml", "README.md", "airflow_batch_plugin", "airflow_batch_plugin/emulator"):
+    for path in ("pyproject.toml", "README.md", "airflow_batch_plugin", "aws-batch-local/aws_batch_local"):
         assert not ignored(path), path
 
 

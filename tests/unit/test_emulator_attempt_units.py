@@ -5,15 +5,15 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from airflow_batch_plugin.emulator.attempt_units import (
+from aws_batch_local.attempt_units import (
     DEPENDENCY_STOP_EXIT_CODE,
     AttemptOutcome,
     AttemptUnits,
     attempt_units,
     ecs_task_units,
 )
-from airflow_batch_plugin.emulator.ecs_definitions import merged_task_containers
-from airflow_batch_plugin.emulator.jobs import (
+from aws_batch_local.ecs_definitions import merged_task_containers
+from aws_batch_local.jobs import (
     ESSENTIAL_CONTAINER_EXITED,
     TASK_FAILED_TO_START,
     BatchJob,

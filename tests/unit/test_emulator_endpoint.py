@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_batch_plugin.emulator import EmulatorServer
+from aws_batch_local import EmulatorServer
 
 
 @pytest.mark.parametrize(

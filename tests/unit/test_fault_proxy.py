@@ -21,7 +21,8 @@ from aiohttp import web
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
-from airflow_batch_plugin.emulator.fault_rules import (
+from airflow_batch_plugin.hooks.retry import classify_fault
+from aws_batch_local.fault_rules import (
     Action,
     FaultRule,
     check_rates,
@@ -31,8 +32,7 @@ from airflow_batch_plugin.emulator.fault_rules import (
     parse_rules,
     plan_for,
 )
-from airflow_batch_plugin.emulator.faults import FaultProxy, format_counts, main
-from airflow_batch_plugin.hooks.retry import classify_fault
+from aws_batch_local.faults import FaultProxy, format_counts, main
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -445,3 +445,17 @@ def test_the_proxy_listens_on_loopback_only():
 def test_the_command_line_refuses_a_bad_spec(capsys):
     assert main(["--upstream", "http://127.0.0.1:1", "--port", "0", "--faults", "*:boom=1"]) == 2
     assert "kind must be one of" in capsys.readouterr().err
+
+
+def test_the_rate_limit_admits_a_seconds_worth_at_once_then_the_rate():
+    from aws_batch_local.rate_limit import RateLimit
+
+    now = [100.0]
+    limit = RateLimit(4, clock=lambda: now[0])
+    assert [limit.admit() for _ in range(5)] == [True, True, True, True, False]
+    now[0] += 0.25  # one more token a quarter second later
+    assert [limit.admit(), limit.admit()] == [True, False]
+    now[0] += 10  # never more than a second's worth saved up
+    assert sum(limit.admit() for _ in range(10)) == 4
+    with pytest.raises(ValueError, match="rate must be positive"):
+        RateLimit(0)

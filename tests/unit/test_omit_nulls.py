@@ -7,7 +7,7 @@ from typing import Any
 
 from werkzeug.test import Client
 
-from airflow_batch_plugin.emulator.omit_nulls import OmitNullMembers, without_nulls
+from aws_batch_local.omit_nulls import OmitNullMembers, without_nulls
 
 
 def answering(body: bytes) -> Any:

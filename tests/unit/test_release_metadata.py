@@ -23,6 +23,10 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "airflow_batch_plugin"
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 PROJECT = PYPROJECT["project"]
+#: The emulator's own distribution (aws-batch-local), in this repository.
+EMULATOR = REPO / "aws-batch-local"
+EMULATOR_PACKAGE = EMULATOR / "aws_batch_local"
+EMULATOR_PROJECT = tomllib.loads((EMULATOR / "pyproject.toml").read_text())["project"]
 #: Distributions that provide an import without being its top-level name's only owner.
 AIRFLOW_HOMES = {
     "airflow.providers.amazon": "apache-airflow-providers-amazon",
@@ -32,16 +36,28 @@ AIRFLOW_HOMES = {
 
 
 def requirements(*, emulator: bool) -> dict[str, Requirement]:
-    specs = PROJECT["dependencies"] + (PROJECT["optional-dependencies"]["emulator"] if emulator else [])
+    """The plugin's requirements, or (``emulator``) the emulator distribution's."""
+    specs = EMULATOR_PROJECT["dependencies"] if emulator else PROJECT["dependencies"]
     return {canonicalize_name(Requirement(spec).name): Requirement(spec) for spec in specs}
 
 
+def _catches_import_error(node: ast.Try) -> bool:
+    return any(
+        handler.type is not None and "ImportError" in ast.unparse(handler.type) for handler in node.handlers
+    )
+
+
 def runtime_imports(path: Path) -> set[str]:
-    """Module names a file imports at run time (not under TYPE_CHECKING, not relative)."""
+    """Module names a file must import at run time.
+
+    Not under TYPE_CHECKING, not relative, and not optional (in a ``try`` that catches ImportError).
+    """
     tree = ast.parse(path.read_text())
     skipped: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skipped.update(id(child) for statement in node.body for child in ast.walk(statement))
+        if isinstance(node, ast.Try) and _catches_import_error(node):
             skipped.update(id(child) for statement in node.body for child in ast.walk(statement))
     names: set[str] = set()
     for node in ast.walk(tree):
@@ -62,7 +78,7 @@ def top_level_distributions() -> dict[str, list[str]]:
 def distribution_of(module: str) -> str | None:
     """The distribution a third-party module comes from; None for the stdlib and the package."""
     top = module.split(".")[0]
-    if top in sys.stdlib_module_names or top == "airflow_batch_plugin":
+    if top in sys.stdlib_module_names or top in ("airflow_batch_plugin", "aws_batch_local"):
         return None
     for prefix, distribution in AIRFLOW_HOMES.items():
         if module == prefix or module.startswith(prefix + "."):
@@ -71,21 +87,45 @@ def distribution_of(module: str) -> str | None:
     return canonicalize_name(distribution)
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda path: str(path.relative_to(REPO)))
+@pytest.mark.parametrize(
+    "path",
+    sorted([*PACKAGE.rglob("*.py"), *EMULATOR_PACKAGE.rglob("*.py")]),
+    ids=lambda path: str(path.relative_to(REPO)),
+)
 def test_every_import_is_covered_by_a_declared_requirement(path):
-    emulator = "emulator" in path.relative_to(PACKAGE).parts
+    emulator = path.is_relative_to(EMULATOR_PACKAGE)
     declared = requirements(emulator=emulator)
     missing = {
         f"{module} ({distribution})"
         for module in runtime_imports(path)
         if (distribution := distribution_of(module)) is not None and distribution not in declared
     }
-    where = "[project] dependencies" + (" or the emulator extra" if emulator else "")
+    where = "aws-batch-local's dependencies" if emulator else "the plugin's [project] dependencies"
     assert not missing, f"imported but not in {where}: {sorted(missing)}"
 
 
-def test_every_requirement_has_one_floor_the_version_matrix_can_pin():
-    for requirement in requirements(emulator=True).values():
+@pytest.mark.parametrize(
+    ("package", "other"),
+    [(PACKAGE, "aws_batch_local"), (EMULATOR_PACKAGE, "airflow_batch_plugin")],
+    ids=["the plugin needs no emulator", "the emulator needs no plugin"],
+)
+def test_neither_distribution_imports_the_other(package, other):
+    importers = sorted(
+        str(path.relative_to(REPO))
+        for path in package.rglob("*.py")
+        if any(module.split(".")[0] == other for module in runtime_imports(path))
+    )
+    assert not importers, f"{other} imported at run time by {importers}"
+
+
+def test_the_plugin_declares_neither_moto_nor_an_emulator_extra():
+    assert "moto" not in requirements(emulator=False)
+    assert "optional-dependencies" not in PROJECT
+
+
+@pytest.mark.parametrize("of_emulator", [False, True], ids=["plugin", "aws-batch-local"])
+def test_every_requirement_has_one_floor_the_version_matrix_can_pin(of_emulator):
+    for requirement in requirements(emulator=of_emulator).values():
         floors = [spec for spec in requirement.specifier if spec.operator in (">=", "==")]
         assert len(floors) == 1, f"{requirement}: one >= (or ==) floor, for the floors venv to pin"
 

@@ -16,7 +16,7 @@ import botocore.session
 import pytest
 from botocore.model import ShapeResolver
 
-from airflow_batch_plugin.emulator.shape_check import (
+from aws_batch_local.shape_check import (
     DOCUMENTED_OMISSIONS,
     Violation,
     check_output,

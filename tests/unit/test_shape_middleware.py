@@ -10,8 +10,8 @@ import botocore.session
 import pytest
 from werkzeug.test import Client
 
-from airflow_batch_plugin.emulator.aws_operations import Operation, OperationFinder, path_pattern
-from airflow_batch_plugin.emulator.shape_middleware import (
+from aws_batch_local.aws_operations import Operation, OperationFinder, path_pattern
+from aws_batch_local.shape_middleware import (
     REPORT_PATH,
     ShapeCheckMiddleware,
     ShapeViolationLog,
@@ -114,7 +114,7 @@ def test_a_violation_is_recorded_and_logged_once_and_the_answer_passes_unchanged
     body = json.dumps(BAD_JOB).encode()
     client = Client(ShapeCheckMiddleware(fake_aws("200 OK", body), ShapeViolationLog(), FINDER))
 
-    with caplog.at_level(logging.WARNING, logger="airflow_batch_plugin.emulator.shape_middleware"):
+    with caplog.at_level(logging.WARNING, logger="aws_batch_local.shape_middleware"):
         first, second = describe_jobs(client), describe_jobs(client)
 
     assert first.data == body
@@ -182,7 +182,7 @@ def test_the_report_is_read_only():
 
 
 def test_the_violation_log_keeps_distinct_violations_by_operation_pattern_and_problem():
-    from airflow_batch_plugin.emulator.shape_check import Violation
+    from aws_batch_local.shape_check import Violation
 
     log = ShapeViolationLog()
     log.record(
@@ -203,7 +203,7 @@ def test_the_violation_log_keeps_distinct_violations_by_operation_pattern_and_pr
     ("value", "enabled"), [("1", True), ("true", True), ("On", True), ("0", False), ("", False)]
 )
 def test_the_environment_variable_turns_checking_on(value, enabled):
-    assert enabled_by_environment({"AIRFLOW_BATCH_EMULATOR_CHECK_SHAPES": value}) is enabled
+    assert enabled_by_environment({"AWS_BATCH_LOCAL_CHECK_SHAPES": value}) is enabled
     assert enabled_by_environment({}) is False
 
 
@@ -211,9 +211,9 @@ def test_the_environment_variable_turns_checking_on(value, enabled):
 
 
 def test_a_local_run_lists_the_violations_and_fails(capsys):
-    from airflow_batch_plugin.emulator.server import EmulatorServer
-    from airflow_batch_plugin.emulator.shape_check import Violation
     from airflow_batch_plugin.localrun import report_shape_violations
+    from aws_batch_local.server import EmulatorServer
+    from aws_batch_local.shape_check import Violation
 
     clean = EmulatorServer(check_shapes=True)
     assert clean.shape_violations is not None

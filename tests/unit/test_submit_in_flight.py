@@ -19,12 +19,12 @@ import boto3
 import pytest
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
-from airflow_batch_plugin.emulator.bootstrap import DEFAULT_JOB_QUEUE
 from airflow_batch_plugin.hooks import batch as batch_module
 from airflow_batch_plugin.hooks.batch import SUBMIT_TOKEN_TAG, BatchHook
 from airflow_batch_plugin.hooks.duplicates import Submission
 from airflow_batch_plugin.hooks.write_attempts import WriteAttempt
 from airflow_batch_plugin.specs.job_definition import REGISTER_TOKEN_TAG, JobDefinitionSpec
+from aws_batch_local.bootstrap import DEFAULT_JOB_QUEUE
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

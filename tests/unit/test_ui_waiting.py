@@ -9,11 +9,11 @@ import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
-from airflow_batch_plugin.emulator.shape_check import check_output
 from airflow_batch_plugin.hooks.batch_resources import BatchResourceHook
 from airflow_batch_plugin.ui.data import job_row
 from airflow_batch_plugin.ui.instance_types import sizes_of
 from airflow_batch_plugin.ui.waiting import Needs, explain, job_needs, kubernetes_quantity, redacted
+from aws_batch_local.shape_check import check_output
 from tests.unit.aws_job_descriptions import (
     ACCOUNT,
     QUEUE,
@@ -299,7 +299,7 @@ def resource_hook(emulated_hook):
 
 
 def test_hook_reads_the_snapshot_and_refuses_unknown_queues(resource_hook):
-    from airflow_batch_plugin.emulator.bootstrap import DEFAULT_JOB_QUEUE
+    from aws_batch_local.bootstrap import DEFAULT_JOB_QUEUE
 
     answer = resource_hook.get_job_queue_snapshot(DEFAULT_JOB_QUEUE)
     assert aws("GetJobQueueSnapshot", answer)["frontOfQueue"]["jobs"] == []
