@@ -73,25 +73,6 @@ class UpdatePlan:
     differences: tuple[str, ...] = ()
     replacement_fields: dict[str, str] = dataclasses.field(default_factory=dict)
 
-    @property
-    def needs_write(self) -> bool:
-        """Tell whether carrying out this plan calls any AWS write API."""
-        return self.action in ("create", "update")
-
-    @property
-    def tag_resource_request(self) -> dict[str, Any] | None:
-        """Return the keyword arguments of boto3's ``tag_resource``, or None when no tag is added."""
-        if not self.tags_to_add or self.resource_arn is None:
-            return None
-        return {"resourceArn": self.resource_arn, "tags": dict(self.tags_to_add)}
-
-    @property
-    def untag_resource_request(self) -> dict[str, Any] | None:
-        """Return the keyword arguments of boto3's ``untag_resource``, or None when none is removed."""
-        if not self.tag_keys_to_remove or self.resource_arn is None:
-            return None
-        return {"resourceArn": self.resource_arn, "tagKeys": list(self.tag_keys_to_remove)}
-
     def summary(self) -> str:
         """Describe the plan in a few lines: what happens, every difference and every blocker."""
         headline = {

