@@ -25,6 +25,14 @@ KEY = ("aws_default", "us-east-1", None, 0)
 FAST = Backoff(base=0.01, cap=0.05)
 
 
+@contextlib.contextmanager
+def no_jitter() -> Any:
+    """Take the jitter out of the backoff: each delay is its upper bound."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("airflow_batch_plugin.hooks.retry.random.uniform", lambda low, high: high)
+        yield
+
+
 def aws_error(code: str, status: int) -> ClientError:
     return ClientError(
         {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}},
@@ -331,6 +339,30 @@ def test_throttles_and_transient_faults_back_off_and_never_reach_the_waiter():
     assert job["status"] == "SUCCEEDED"
     assert faults == 4
     assert calls == 5
+
+
+def test_the_poller_backs_off_through_its_injected_sleep_growing_then_starting_over():
+    async def scenario() -> list[float]:
+        hook = FakeHook()
+        hook.set("a", "RUNNING")
+        hook.faults = [aws_error("ThrottlingException", 400) for _ in range(3)]
+        waits: list[float] = []
+
+        async def sleep(seconds: float) -> None:
+            waits.append(seconds)
+
+        doubling = Backoff(base=1.0, cap=100.0)
+        poller = AsyncJobStatusPoller(KEY, hook, first_poll_delay=0, backoff=doubling, sleep=sleep)
+        with no_jitter():
+            watch = poller.register("a", 0.01)
+            await watch.next_change()  # a round succeeded: the next fault starts a new run
+            hook.faults = [aws_error("ThrottlingException", 400)]
+            await wait_until(lambda: len(waits) == 4)
+        poller.unregister(watch)
+        await poller.wait_closed()
+        return waits
+
+    assert asyncio.run(scenario()) == [1.0, 2.0, 4.0, 1.0], "the schedule, slept by the injected sleep"
 
 
 def test_an_error_retrying_cannot_cure_is_handed_to_the_waiters(fake_hook):
