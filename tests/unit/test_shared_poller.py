@@ -433,7 +433,7 @@ def test_runnable_longer_than_allowed_is_reported_stuck(fake_hook):
         "job_id": "a",
         "reason": "RUNNABLE for more than 0.3s (max_runnable_seconds)",
     }
-    assert 0.3 <= elapsed < 1.0
+    assert elapsed >= 0.3, "never before the limit (how late is the clock's business: test_runnable_clock.py)"
 
 
 def test_leaving_runnable_resets_the_runnable_clock(fake_hook):
