@@ -38,13 +38,16 @@ from airflow_batch_plugin.hooks.retry import (
     is_ambiguous,
     short_error,
 )
+from airflow_batch_plugin.hooks.submit_checks import target_problems
 from airflow_batch_plugin.hooks.write_attempts import (
     WriteJournal,
     describe_losses,
     landed_count,
     lost_answers,
 )
+from airflow_batch_plugin.job_state import ACTIVE_STATUSES
 from airflow_batch_plugin.specs.job_definition import REGISTER_TOKEN_TAG, SPEC_HASH_TAG
+from airflow_batch_plugin.specs.validation import SpecValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -54,6 +57,7 @@ if TYPE_CHECKING:
     from mypy_boto3_batch import BatchClient
 
     from airflow_batch_plugin.hooks.pacing import TokenBucket
+    from airflow_batch_plugin.specs.job import JobSubmissionSpec
     from airflow_batch_plugin.specs.job_definition import JobDefinitionSpec
 
 T = TypeVar("T")
@@ -582,6 +586,45 @@ class BatchHook(AwsBaseHook):
         jobs = self.describe_jobs(ids).values()
         matching = [job for job in jobs if all(job.get("tags", {}).get(k) == v for k, v in tags.items())]
         return sorted(matching, key=lambda job: job.get("createdAt", 0), reverse=True)
+
+    def find_job_to_reattach(self, *, job_queue: str, job_name: str, tags: Mapping[str, str]) -> str | None:
+        """Return the id of the newest live or SUCCEEDED job named ``job_name`` carrying ``tags``.
+
+        A retried task reattaches to it (see :meth:`find_jobs`) instead of submitting again.
+        """
+        for job in self.find_jobs(job_queue=job_queue, job_name=job_name, tags=tags):
+            if job["status"] in ACTIVE_STATUSES or job["status"] == "SUCCEEDED":
+                return str(job["jobId"])
+        return None
+
+    def check_submission_target(
+        self,
+        submission: JobSubmissionSpec,
+        definition: JobDefinitionSpec | None = None,
+        *,
+        check_target: bool = True,
+        spec_name: str = "BatchSubmitJobOperator",
+    ) -> None:
+        """Refuse, with reads only, a submission SubmitJob would refuse for what only AWS knows.
+
+        The checks are :func:`~airflow_batch_plugin.hooks.submit_checks.target_problems`: the
+        queue (exists, ENABLED, fair-share rules), a named definition's ACTIVE revision, the jobs
+        of ``depends_on``. They cost one DescribeJobQueues, one DescribeJobDefinitions (none
+        for a ``definition`` spec the caller registers) and one DescribeJobs (only with
+        ``depends_on``).
+
+        :param submission: the validated submission.
+        :param definition: the spec the caller registers before submitting, or None.
+        :param check_target: False makes no read at all (SubmitJob then refuses what the checks
+            would have found, without naming the field).
+        :param spec_name: who the error names.
+        :raises SpecValidationError: naming each problem's field, value and rule.
+        """
+        if not check_target:
+            return
+        problems = target_problems(self, submission, definition)
+        if problems:
+            raise SpecValidationError(spec_name, problems)
 
     # -- queues and compute environments -----------------------------------------------------
 

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.sensors.base_aws import AwsBaseSensor
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-from airflow.providers.common.compat.sdk import AirflowException, conf
+from airflow.providers.common.compat.sdk import conf
 
 from airflow_batch_plugin.hooks.batch import BatchHook
-from airflow_batch_plugin.hooks.logs import CloudWatchLogsHook
 from airflow_batch_plugin.job_state import is_terminal, log_stream_name
 from airflow_batch_plugin.links import JOB_LINKS, link_target, persist_job_links
 from airflow_batch_plugin.monitor import JobMonitor, eks_log_convention
 from airflow_batch_plugin.poller import JobStatusPoller
+from airflow_batch_plugin.task_wait import resume_from_trigger, task_monitor
 from airflow_batch_plugin.triggers.job import BatchJobTrigger
 
 if TYPE_CHECKING:
@@ -106,19 +106,17 @@ class BatchJobSensor(AwsBaseSensor[BatchHook]):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> None:
         """Resume after the trigger fired: read the whole log and succeed or fail like the job."""
-        job_id = str(event["job_id"])
-        if event.get("status") == "error":
-            raise AirflowException(f"Could not follow AWS Batch job {job_id}: {event.get('message')}")
-        job = self.hook.describe_job(job_id)
-        self._persist_links(context, job)
-        if event.get("status") == "stuck":
-            raise self._new_monitor(stream_logs=False).cannot_start(job, str(event.get("reason")))
-        if not is_terminal(job):  # not expected: the trigger saw it end; wait again rather than guess
+        monitor = task_monitor(self, str(event["job_id"]), stream_logs=False)
+        job = resume_from_trigger(
+            self.hook, event, monitor, on_read=lambda job: self._persist_links(context, job)
+        )
+        if job is None:
             self._defer()
-        self._finish(job)
+        else:
+            monitor.finish(job)
 
     def _finish(self, job: dict[str, Any]) -> None:
-        monitor = self._new_monitor(stream_logs=False)
+        monitor = task_monitor(self, str(self.job_id), stream_logs=False)
         monitor.observe(job)
         monitor.finish(job)
 
@@ -148,20 +146,8 @@ class BatchJobSensor(AwsBaseSensor[BatchHook]):
 
     def _tools(self) -> tuple[JobMonitor, JobStatusPoller]:
         if self._monitor is None or self._poller is None:
-            self._monitor = self._new_monitor(stream_logs=self.stream_logs and self.mode == "poke")
+            self._monitor = task_monitor(
+                self, str(self.job_id), stream_logs=self.stream_logs and self.mode == "poke"
+            )
             self._poller = JobStatusPoller(self.hook, interval=max(float(self.poke_interval), 0.001))
         return self._monitor, self._poller
-
-    def _new_monitor(self, *, stream_logs: bool) -> JobMonitor:
-        return JobMonitor(
-            batch=self.hook,
-            logs=CloudWatchLogsHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name),
-            job_id=str(self.job_id),
-            log=self.log,
-            stream_logs=stream_logs,
-            tail_lines=self.log_tail_lines,
-            failed_children=self.failed_children_logs,
-            array_children_logs=self.array_children_logs,
-            max_runnable_seconds=self.max_runnable_seconds,
-            eks_logs=self.eks_logs,
-        )
