@@ -385,11 +385,36 @@ class BatchHook(AwsBaseHook):
         :attr:`reconcile_window` after the last lost answer, every :data:`RECONCILE_INTERVAL`
         seconds, it lists the jobs carrying the submission's token: one besides the submission's
         job is cancelled (not started yet) or terminated (started), with a reason naming the
-        job kept, the token and ``owner``.
+        job kept, the token and ``owner``. What it looks for and what it stopped go to the log.
         """
         if not submission.needs_reconciling:
             return []
-        return stop_duplicate_jobs(self, submission, owner=owner, interval=RECONCILE_INTERVAL)
+        self.log.warning(
+            "SubmitJob was sent %d times after lost answers (%s): for %.0fs, any other job with "
+            "submit token %s is stopped (cancelled, or terminated if it started) so that job %s "
+            "stays the only one",
+            submission.requests_that_may_have_landed,
+            submission.lost,
+            max(0.0, submission.reconcile_until - time.monotonic()),
+            submission.token,
+            submission.job_id,
+        )
+        stopped = stop_duplicate_jobs(self, submission, owner=owner, interval=RECONCILE_INTERVAL)
+        if stopped:
+            self.log.warning(
+                "%d other job(s) carried submit token %s; job %s stays the only one: %s",
+                len(stopped),
+                submission.token,
+                submission.job_id,
+                ", ".join(f"{item.job_id} {item.action} (found {item.status})" for item in stopped),
+            )
+        else:
+            self.log.info(
+                "No other job with submit token %s appeared: job %s is the only one",
+                submission.token,
+                submission.job_id,
+            )
+        return stopped
 
     @cached_property
     def submit_job_bucket(self) -> TokenBucket | None:

@@ -7,7 +7,6 @@ a deferred task reads the job's whole log when it resumes.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
@@ -35,18 +34,8 @@ from airflow_batch_plugin.identity import (
     terminated_for_task,
     termination_reason,
 )
-from airflow_batch_plugin.job_state import (
-    ACTIVE_STATUSES,
-    BatchJobFailed,
-    log_stream_name,
-)
-from airflow_batch_plugin.links import (
-    JOB_LINKS,
-    link_target,
-    persist_job_links,
-    persist_log_link,
-    submitted_job,
-)
+from airflow_batch_plugin.job_state import ACTIVE_STATUSES, BatchJobFailed
+from airflow_batch_plugin.links import JOB_LINKS, JobLinkKeeper, submitted_job
 from airflow_batch_plugin.monitor import JobMonitor, eks_log_convention, job_result_xcoms
 from airflow_batch_plugin.poller import JobStatusPoller
 from airflow_batch_plugin.specs.job import ContainerOverrides, JobDependency, JobSubmissionSpec
@@ -266,7 +255,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         #: The monitor of the wait (what it read gives the log_stream_names XCom).
         self._wait_monitor: JobMonitor | None = None
         self._termination_reason = "Terminated by Airflow"
-        self._linked_stream: str | None = None
+        self._links = JobLinkKeeper(self.log)
         #: This try follows a job an earlier try of this task instance submitted.
         self._reattached = False
         #: The final description the wait read (so the result needs no second DescribeJobs).
@@ -375,58 +364,40 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         checked = self._validated_submission(spec, tags)
         previous = self._find_previous_submission(context, checked, tags)
         if previous is not None:
-            self._job_id = previous
             self._reattached = True
-            keep_job_id_without_store(context, self.external_id_key, previous)
-            return previous
+            return self._own_job(context, previous)
         self.hook.check_submission_target(checked, spec, check_target=self.check_target)  # reads only
         submission = self._build_submission(self._resolve_definition(spec), tags)
         request = submission.to_request()
         sent = self.hook.send_submit_job(request)
-        self._job_id = sent.job_id
-        keep_job_id_without_store(context, self.external_id_key, self._job_id)  # before anything can fail
-        self._persist_links(context, submitted_job(sent.response(), request))
+        self._own_job(context, sent.job_id)  # before anything can fail
+        self._links.keep(context, self.hook, submitted_job(sent.response(), request))
         self.log.info(
             "Submitted AWS Batch job %s (%s) to queue %s", sent.job_name, sent.job_id, submission.job_queue
         )
         self._stop_duplicates(sent, context)
-        return self._job_id
+        return sent.job_id
+
+    def _own_job(self, context: Context, job_id: str) -> str:
+        """Make ``job_id`` this try's job: ``on_kill`` terminates it, and it is kept for a retry.
+
+        The mixin records it in the task state store once ``submit_job`` returns; an Airflow
+        without the store keeps it in an XCom here.
+        """
+        self._job_id = job_id
+        keep_job_id_without_store(context, self.external_id_key, job_id)
+        return job_id
 
     def _stop_duplicates(self, sent: Submission, context: Context) -> None:
-        """When SubmitJob had to be sent again, stop whatever else its lost requests create.
+        """When SubmitJob had to be sent again, have the hook stop what else its lost requests create.
 
         This runs here, on the worker, before the task waits or defers: a deferrable task thus
         gets the same guarantee, and the job id is already recorded (``on_kill`` terminates it).
-        The window is short (the read timeout plus a margin, only after a lost answer); what was
-        stopped goes to the task log and to the ``duplicate_jobs`` XCom.
+        What was stopped goes to the ``duplicate_jobs`` XCom (the hook logs it).
         """
-        if not sent.needs_reconciling:
-            return
-        label = task_instance_label(context)
-        self.log.warning(
-            "SubmitJob for this task was sent %d times after lost answers (%s): for %.0fs, any "
-            "other job with submit token %s is stopped (cancelled, or terminated if it started) so "
-            "that job %s stays the only one",
-            sent.requests_that_may_have_landed,
-            sent.lost,
-            max(0.0, sent.reconcile_until - time.monotonic()),
-            sent.token,
-            sent.job_id,
-        )
-        stopped = self.hook.reconcile_submission(sent, owner=label)
-        context["ti"].xcom_push(key="duplicate_jobs", value=[item.as_xcom() for item in stopped])
-        if stopped:
-            self.log.warning(
-                "%d other job(s) carried submit token %s; job %s stays the task's job: %s",
-                len(stopped),
-                sent.token,
-                sent.job_id,
-                ", ".join(f"{item.job_id} {item.action} (found {item.status})" for item in stopped),
-            )
-        else:
-            self.log.info(
-                "No other job with submit token %s appeared: job %s is the only one", sent.token, sent.job_id
-            )
+        if sent.needs_reconciling:
+            stopped = self.hook.reconcile_submission(sent, owner=task_instance_label(context))
+            context["ti"].xcom_push(key="duplicate_jobs", value=[item.as_xcom() for item in stopped])
 
     def _find_previous_submission(
         self, context: Context, submission: JobSubmissionSpec, tags: Mapping[str, str]
@@ -475,19 +446,11 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         monitor = self._monitor(self._job_id, stream_logs=self.stream_logs)
         poller = JobStatusPoller(self.hook, self.poll_interval)
 
-        described = False
-
         def on_round(found: Mapping[str, Mapping[str, Any]]) -> None:
-            nonlocal described
             job = found.get(str(self._job_id))
-            if job is None:
-                return
-            if not described:  # the description names the exact definition revision and queue ARN
-                described = True
-                self._persist_links(context, job)
-            else:
-                self._persist_log_link(context, job)
-            monitor.observe(job)
+            if job is not None:
+                self._links.keep(context, self.hook, job)  # exact revision, queue ARN, new streams
+                monitor.observe(job)
 
         try:
             jobs = poller.wait([self._job_id], on_round=on_round)
@@ -544,9 +507,8 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         """
         try:
             monitor.finish(job)
-            self._ended_job = dict(job)
         except BatchJobFailed:
-            if not self._stopped_with_an_earlier_try(job, context):
+            if not (self._reattached and terminated_for_task(job, context)):
                 raise
             self.log.warning(
                 "AWS Batch job %s was terminated because an earlier try of this task was stopped "
@@ -554,13 +516,16 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
                 job.get("jobId"),
                 job.get("statusReason"),
             )
-            self._reattached = False
-            job_id = self._job_id = self.submit_job(context)
-            remember_job_id(context, self.external_id_key, job_id)
-            self.poll_until_complete(job_id, context)
+            self._replace_job(context)
+            return
+        self._ended_job = dict(job)
 
-    def _stopped_with_an_earlier_try(self, job: Mapping[str, Any], context: Context) -> bool:
-        return self._reattached and terminated_for_task(job, context)
+    def _replace_job(self, context: Context) -> None:
+        """Submit a new job for this try, record it where a retry looks first, and wait for it."""
+        self._reattached = False
+        job_id = self._job_id = self.submit_job(context)
+        remember_job_id(context, self.external_id_key, job_id)
+        self.poll_until_complete(job_id, context)
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         """Resume after deferral; when the deferral timed out, terminate the job before failing."""
@@ -579,7 +544,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         job_id = self._job_id or str(external_id)  # a replaced job's successor, if there was one
         self._job_id = job_id
         job = self.ended_job(job_id)
-        self._persist_links(context, job)  # the exact definition revision and the last attempt's log
+        self._links.keep(context, self.hook, job)  # the exact definition revision and the last attempt's log
         ti = context["ti"]
         push_xcom(ti, "job_arn", job.get("jobArn"))
         push_xcom(ti, "job_name", job.get("jobName"))
@@ -597,14 +562,6 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
 
     # -- extra links ------------------------------------------------------------------------------
 
-    def _persist_links(self, context: Context, job: Mapping[str, Any]) -> None:
-        """Store the task's links to ``job``; a link that cannot be stored never fails the task."""
-        try:
-            persist_job_links(context, link_target(self.hook), job)
-            self._linked_stream = log_stream_name(job)
-        except Exception as error:
-            self.log.warning("Could not store the links to AWS Batch job %s: %s", job.get("jobId"), error)
-
     def _link_reattached_job(self, context: Context, job_id: str) -> None:
         """Store the links to an earlier try's job this try follows; never fail the task for it."""
         try:
@@ -612,14 +569,4 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         except Exception as error:
             self.log.warning("Could not describe AWS Batch job %s for its links: %s", job_id, error)
             return
-        self._persist_links(context, job)
-
-    def _persist_log_link(self, context: Context, job: Mapping[str, Any]) -> None:
-        """Store the log link when the job gets a (new) log stream."""
-        stream = log_stream_name(job)
-        if stream and stream != self._linked_stream:
-            try:
-                persist_log_link(context, link_target(self.hook), job)
-                self._linked_stream = stream
-            except Exception as error:
-                self.log.warning("Could not store the log link of job %s: %s", job.get("jobId"), error)
+        self._links.keep(context, self.hook, job)

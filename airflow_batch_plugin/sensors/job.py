@@ -10,8 +10,8 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.providers.common.compat.sdk import conf
 
 from airflow_batch_plugin.hooks.batch import BatchHook
-from airflow_batch_plugin.job_state import is_terminal, log_stream_name
-from airflow_batch_plugin.links import JOB_LINKS, link_target, persist_job_links
+from airflow_batch_plugin.job_state import is_terminal
+from airflow_batch_plugin.links import JOB_LINKS, JobLinkKeeper
 from airflow_batch_plugin.monitor import JobMonitor, eks_log_convention
 from airflow_batch_plugin.poller import JobStatusPoller
 from airflow_batch_plugin.task_wait import resume_from_trigger, task_monitor
@@ -76,7 +76,7 @@ class BatchJobSensor(AwsBaseSensor[BatchHook]):
         self.deferrable = deferrable
         self._monitor: JobMonitor | None = None
         self._poller: JobStatusPoller | None = None
-        self._linked: tuple[Any, ...] | None = None
+        self._links = JobLinkKeeper(self.log)
 
     def execute(self, context: Context) -> Any:
         """Poke until the job ends, or (deferrable) look once and then wait in the triggerer."""
@@ -84,7 +84,7 @@ class BatchJobSensor(AwsBaseSensor[BatchHook]):
             return super().execute(context)
         job = self.hook.describe_jobs([str(self.job_id)]).get(str(self.job_id))
         if job is not None:
-            self._persist_links(context, job)
+            self._links.keep(context, self.hook, job)
         if job is not None and is_terminal(job):
             self._finish(job)
             return None
@@ -108,7 +108,7 @@ class BatchJobSensor(AwsBaseSensor[BatchHook]):
         """Resume after the trigger fired: read the whole log and succeed or fail like the job."""
         monitor = task_monitor(self, str(event["job_id"]), stream_logs=False)
         job = resume_from_trigger(
-            self.hook, event, monitor, on_read=lambda job: self._persist_links(context, job)
+            self.hook, event, monitor, on_read=lambda job: self._links.keep(context, self.hook, job)
         )
         if job is None:
             self._defer()
@@ -126,23 +126,12 @@ class BatchJobSensor(AwsBaseSensor[BatchHook]):
         if job is None:
             self.log.info("AWS Batch job %s not visible yet", self.job_id)
             return False
-        self._persist_links(context, job)
+        self._links.keep(context, self.hook, job)
         if not is_terminal(job):
             monitor.observe(job)
             return False
         monitor.finish(job)
         return True
-
-    def _persist_links(self, context: Context, job: dict[str, Any]) -> None:
-        """Store the links to the job when what they show changed (first sight, a new log stream)."""
-        seen = (job.get("jobId"), job.get("jobDefinition"), log_stream_name(job))
-        if seen == self._linked:
-            return
-        try:
-            persist_job_links(context, link_target(self.hook), job)
-            self._linked = seen
-        except Exception as error:
-            self.log.warning("Could not store the links to AWS Batch job %s: %s", self.job_id, error)
 
     def _tools(self) -> tuple[JobMonitor, JobStatusPoller]:
         if self._monitor is None or self._poller is None:
