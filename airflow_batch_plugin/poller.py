@@ -225,7 +225,8 @@ class AsyncJobStatusPoller:
     :param backoff: the delays after faults (default: :data:`DEFAULT_BACKOFF`).
     :param first_poll_delay: seconds from a registration to the job's first description
         (default: :data:`FIRST_POLL_DELAY`).
-    :param clock: monotonic seconds, for due times (tests inject their own).
+    :param clock: monotonic seconds, for due times (default: the event loop's clock, the one
+        its waits run on; tests inject their own).
     :param sleep: how the poller waits out a backoff (tests inject their own).
     """
 
@@ -236,16 +237,16 @@ class AsyncJobStatusPoller:
         *,
         backoff: Backoff | None = None,
         first_poll_delay: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.key = key
         self.hook = hook
         self.backoff = backoff if backoff is not None else DEFAULT_BACKOFF
         self.first_poll_delay = FIRST_POLL_DELAY if first_poll_delay is None else first_poll_delay
-        self._clock = clock
-        self._sleep = sleep
         self.loop = asyncio.get_running_loop()
+        self._clock = clock if clock is not None else self.loop.time
+        self._sleep = sleep
         #: DescribeJobs calls sent (throttled ones included), rounds completed, faults met.
         self.describe_calls = 0
         self.rounds = 0

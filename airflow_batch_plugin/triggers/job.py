@@ -121,7 +121,7 @@ class BatchJobTrigger(BaseTrigger):
                 poller.unregister(watch)
 
     async def _follow(self, watch: JobWatch) -> dict[str, Any]:
-        runnable = RunnableClock(self.max_runnable_seconds)
+        runnable = RunnableClock(self.max_runnable_seconds, asyncio.get_running_loop().time)
         kind_said = False
         while True:
             try:
