@@ -40,3 +40,15 @@ def task_instance_label(context: Mapping[str, Any]) -> str:
     map_index = getattr(ti, "map_index", -1)
     suffix = f"[{map_index}]" if map_index is not None and map_index >= 0 else ""
     return f"{ti.dag_id}/{ti.run_id}/{ti.task_id}{suffix}"
+
+
+def termination_reason(context: Mapping[str, Any], why: str = "was stopped") -> str:
+    """Return the reason given to TerminateJob for the task instance's job: ``... task d/r/t was stopped``."""
+    return f"Terminated by Airflow: task {task_instance_label(context)} {why}"
+
+
+def terminated_for_task(job: Mapping[str, Any], context: Mapping[str, Any]) -> bool:
+    """Tell whether ``job`` FAILED because a try of this task instance terminated it."""
+    reason = str(job.get("statusReason") or "")
+    ours = f"Terminated by Airflow: task {task_instance_label(context)} "
+    return job.get("status") == "FAILED" and reason.startswith(ours)

@@ -280,6 +280,31 @@ def persist_log_link(context: TaskContext, target: LinkTarget, job: Mapping[str,
         BatchJobLogsLink.persist(context, target.log_stream(str(job["jobId"]), log_group_name(job), stream))
 
 
+class JobLinkKeeper:
+    """Store a task's links to its job whenever what they show changes; never fail the task for one.
+
+    Used by the submit operator and the job sensor alike: SubmitJob's answer, then each fresh
+    description (the exact definition revision, the queue ARN, each attempt's log stream).
+
+    :param log: where a link that could not be stored is reported.
+    """
+
+    def __init__(self, log: Any) -> None:
+        self.log = log
+        self._shown: tuple[Any, ...] | None = None
+
+    def keep(self, context: TaskContext, hook: Any, job: Mapping[str, Any]) -> None:
+        """Store the links to ``job`` (a description, or :func:`submitted_job`) if they changed."""
+        shown = (job.get("jobId"), job.get("jobQueue"), job.get("jobDefinition"), log_stream_name(job))
+        if shown == self._shown:
+            return
+        try:
+            persist_job_links(context, link_target(hook), job)
+            self._shown = shown
+        except Exception as error:
+            self.log.warning("Could not store the links to AWS Batch job %s: %s", job.get("jobId"), error)
+
+
 def submitted_job(response: Mapping[str, Any], request: Mapping[str, Any]) -> dict[str, Any]:
     """What SubmitJob's answer and request tell of a job, shaped like a description for the links.
 

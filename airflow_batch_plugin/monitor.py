@@ -49,9 +49,8 @@ from airflow_batch_plugin.job_state import (
     is_terminal,
     log_stream_names,
     masked,
-    runnable_too_long,
-    stuck_reason,
 )
+from airflow_batch_plugin.runnable_clock import RunnableClock
 
 if TYPE_CHECKING:
     import logging
@@ -180,7 +179,7 @@ class JobMonitor:
         self._tails: dict[str, deque[str]] = {}
         self._status: str | None = None
         self._progress: str | None = None
-        self._runnable_since: float | None = None
+        self._runnable = RunnableClock(max_runnable_seconds, clock)
         self._job = _Subject(job_id, "")
         self._nodes: dict[int, _Subject] = {}
         self._node_jobs: dict[int, JobAnatomy] = {}
@@ -483,15 +482,7 @@ class JobMonitor:
     # -- outcome -----------------------------------------------------------------------------
 
     def _check_runnable(self, job: Job) -> None:
-        if job.get("status") != "RUNNABLE":
-            self._runnable_since = None
-            return
-        reason = stuck_reason(job)
-        if reason is None and self.max_runnable_seconds is not None:
-            if self._runnable_since is None:
-                self._runnable_since = self._clock()
-            elif self._clock() - self._runnable_since > self.max_runnable_seconds:
-                reason = runnable_too_long(self.max_runnable_seconds)
+        reason = self._runnable.observe(job)
         if reason is not None:
             raise self.cannot_start(job, reason)
 

@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_batch_plugin.hooks.batch import DESCRIBE_JOBS_CHUNK, chunked
-from airflow_batch_plugin.hooks.retry import DEFAULT_BACKOFF, Backoff, classify_fault, short_error
+from airflow_batch_plugin.hooks.retry import DEFAULT_BACKOFF, Backoff, FaultRetry, short_error
 from airflow_batch_plugin.job_state import is_terminal
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterable, Mapping
+    from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 
     from airflow_batch_plugin.hooks.batch import BatchHook, ClientKey
 
@@ -225,6 +225,9 @@ class AsyncJobStatusPoller:
     :param backoff: the delays after faults (default: :data:`DEFAULT_BACKOFF`).
     :param first_poll_delay: seconds from a registration to the job's first description
         (default: :data:`FIRST_POLL_DELAY`).
+    :param clock: monotonic seconds, for due times (default: the event loop's clock, the one
+        its waits run on; tests inject their own).
+    :param sleep: how the poller waits out a backoff (tests inject their own).
     """
 
     def __init__(
@@ -234,14 +237,16 @@ class AsyncJobStatusPoller:
         *,
         backoff: Backoff | None = None,
         first_poll_delay: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.key = key
         self.hook = hook
         self.backoff = backoff if backoff is not None else DEFAULT_BACKOFF
         self.first_poll_delay = FIRST_POLL_DELAY if first_poll_delay is None else first_poll_delay
-        self._clock = clock
         self.loop = asyncio.get_running_loop()
+        self._clock = clock if clock is not None else self.loop.time
+        self._sleep = sleep
         #: DescribeJobs calls sent (throttled ones included), rounds completed, faults met.
         self.describe_calls = 0
         self.rounds = 0
@@ -317,7 +322,7 @@ class AsyncJobStatusPoller:
 
     async def _loop(self, stack: AsyncExitStack) -> None:
         client: Any = None
-        attempt = 0
+        retry = FaultRetry("DescribeJobs", backoff=self.backoff, deadline=None, clock=self._clock)
         while self._jobs:
             self._wake.clear()
             delay = self._next_round_in(self._clock())
@@ -329,23 +334,15 @@ class AsyncJobStatusPoller:
                 if client is None:
                     client = await stack.enter_async_context(await self.hook.async_client())
                 await self._round(client)
-                attempt = 0
+                retry.succeeded()
             except Exception as error:
-                kind = classify_fault(error)
-                if kind is None:
+                retry.description = f"DescribeJobs for {len(self._jobs)} job(s), all of them waiting"
+                wait = retry.delay_after(error)
+                if wait is None:
                     self._fail_due(error)
                     continue
                 self.faults += 1
-                wait = self.backoff.delay(attempt)
-                attempt += 1
-                log.warning(
-                    "DescribeJobs for %d job(s): %s (%s); all jobs wait %.1fs",
-                    len(self._jobs),
-                    kind,
-                    short_error(error),
-                    wait,
-                )
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
 
     def _next_round_in(self, now: float) -> float:
         return min(entry.next_due for entry in self._jobs.values()) - now

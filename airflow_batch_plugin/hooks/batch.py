@@ -38,13 +38,16 @@ from airflow_batch_plugin.hooks.retry import (
     is_ambiguous,
     short_error,
 )
+from airflow_batch_plugin.hooks.submit_checks import target_problems
 from airflow_batch_plugin.hooks.write_attempts import (
     WriteJournal,
     describe_losses,
     landed_count,
     lost_answers,
 )
+from airflow_batch_plugin.job_state import ACTIVE_STATUSES
 from airflow_batch_plugin.specs.job_definition import REGISTER_TOKEN_TAG, SPEC_HASH_TAG
+from airflow_batch_plugin.specs.validation import SpecValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -54,6 +57,7 @@ if TYPE_CHECKING:
     from mypy_boto3_batch import BatchClient
 
     from airflow_batch_plugin.hooks.pacing import TokenBucket
+    from airflow_batch_plugin.specs.job import JobSubmissionSpec
     from airflow_batch_plugin.specs.job_definition import JobDefinitionSpec
 
 T = TypeVar("T")
@@ -381,11 +385,36 @@ class BatchHook(AwsBaseHook):
         :attr:`reconcile_window` after the last lost answer, every :data:`RECONCILE_INTERVAL`
         seconds, it lists the jobs carrying the submission's token: one besides the submission's
         job is cancelled (not started yet) or terminated (started), with a reason naming the
-        job kept, the token and ``owner``.
+        job kept, the token and ``owner``. What it looks for and what it stopped go to the log.
         """
         if not submission.needs_reconciling:
             return []
-        return stop_duplicate_jobs(self, submission, owner=owner, interval=RECONCILE_INTERVAL)
+        self.log.warning(
+            "SubmitJob was sent %d times after lost answers (%s): for %.0fs, any other job with "
+            "submit token %s is stopped (cancelled, or terminated if it started) so that job %s "
+            "stays the only one",
+            submission.requests_that_may_have_landed,
+            submission.lost,
+            max(0.0, submission.reconcile_until - time.monotonic()),
+            submission.token,
+            submission.job_id,
+        )
+        stopped = stop_duplicate_jobs(self, submission, owner=owner, interval=RECONCILE_INTERVAL)
+        if stopped:
+            self.log.warning(
+                "%d other job(s) carried submit token %s; job %s stays the only one: %s",
+                len(stopped),
+                submission.token,
+                submission.job_id,
+                ", ".join(f"{item.job_id} {item.action} (found {item.status})" for item in stopped),
+            )
+        else:
+            self.log.info(
+                "No other job with submit token %s appeared: job %s is the only one",
+                submission.token,
+                submission.job_id,
+            )
+        return stopped
 
     @cached_property
     def submit_job_bucket(self) -> TokenBucket | None:
@@ -582,6 +611,45 @@ class BatchHook(AwsBaseHook):
         jobs = self.describe_jobs(ids).values()
         matching = [job for job in jobs if all(job.get("tags", {}).get(k) == v for k, v in tags.items())]
         return sorted(matching, key=lambda job: job.get("createdAt", 0), reverse=True)
+
+    def find_job_to_reattach(self, *, job_queue: str, job_name: str, tags: Mapping[str, str]) -> str | None:
+        """Return the id of the newest live or SUCCEEDED job named ``job_name`` carrying ``tags``.
+
+        A retried task reattaches to it (see :meth:`find_jobs`) instead of submitting again.
+        """
+        for job in self.find_jobs(job_queue=job_queue, job_name=job_name, tags=tags):
+            if job["status"] in ACTIVE_STATUSES or job["status"] == "SUCCEEDED":
+                return str(job["jobId"])
+        return None
+
+    def check_submission_target(
+        self,
+        submission: JobSubmissionSpec,
+        definition: JobDefinitionSpec | None = None,
+        *,
+        check_target: bool = True,
+        spec_name: str = "BatchSubmitJobOperator",
+    ) -> None:
+        """Refuse, with reads only, a submission SubmitJob would refuse for what only AWS knows.
+
+        The checks are :func:`~airflow_batch_plugin.hooks.submit_checks.target_problems`: the
+        queue (exists, ENABLED, fair-share rules), a named definition's ACTIVE revision, the jobs
+        of ``depends_on``. They cost one DescribeJobQueues, one DescribeJobDefinitions (none
+        for a ``definition`` spec the caller registers) and one DescribeJobs (only with
+        ``depends_on``).
+
+        :param submission: the validated submission.
+        :param definition: the spec the caller registers before submitting, or None.
+        :param check_target: False makes no read at all (SubmitJob then refuses what the checks
+            would have found, without naming the field).
+        :param spec_name: who the error names.
+        :raises SpecValidationError: naming each problem's field, value and rule.
+        """
+        if not check_target:
+            return
+        problems = target_problems(self, submission, definition)
+        if problems:
+            raise SpecValidationError(spec_name, problems)
 
     # -- queues and compute environments -----------------------------------------------------
 

@@ -164,6 +164,63 @@ def write_outcome(error: BaseException | None, status: int | None = None) -> Wri
     return "ambiguous" if isinstance(error, CONNECTION_ERRORS) else "refused"
 
 
+class FaultRetry:
+    """Decide, fault by fault, whether one caller retries and after how long: the one schedule.
+
+    Every retry loop of the plugin (the hook's sync and async calls, the shared async poller, the
+    resource triggers) asks this after a fault: :meth:`delay_after` classifies the error
+    (:func:`classify_fault`), refuses what retrying will not cure, and gives the next jittered
+    delay (``backoff``); the caller sleeps with its own sleep (blocking or awaited). A success
+    ends the run of faults (:meth:`succeeded`), so the next fault starts from a short delay.
+
+    :param description: what is retried, for the log (``SubmitJob my-job``).
+    :param repeatable: whether a transient fault may be sent again; when False, an ambiguous one
+        raises :class:`AmbiguousWriteError` so the caller looks before it writes again.
+    :param backoff: the delays (default: :data:`DEFAULT_BACKOFF`).
+    :param deadline: seconds from the start (or the last success) after which a fault is not
+        retried; None retries for ever (a poller that must never fail a wait for a throttle).
+    :param clock: monotonic seconds (tests inject their own).
+    """
+
+    def __init__(
+        self,
+        description: str,
+        *,
+        repeatable: bool = True,
+        backoff: Backoff = DEFAULT_BACKOFF,
+        deadline: float | None = DEFAULT_DEADLINE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.description = description
+        self.repeatable = repeatable
+        self.backoff = backoff
+        self.deadline = deadline
+        self._clock = clock
+        self.attempt = 0
+        self._since = clock()
+
+    def delay_after(self, error: BaseException) -> float | None:
+        """Return how long to wait before trying again after ``error``, or None: do not retry."""
+        kind = classify_fault(error)
+        if kind is None:
+            return None
+        if kind == "transient" and not self.repeatable and is_ambiguous(error):
+            raise AmbiguousWriteError(
+                f"{self.description} failed with a transient fault: {short_error(error)}"
+            ) from error
+        if self.deadline is not None and self._clock() - self._since > self.deadline:
+            return None
+        wait = self.backoff.delay(self.attempt)
+        self.attempt += 1
+        log.warning("%s: %s (%s); retrying in %.1fs", self.description, kind, short_error(error), wait)
+        return wait
+
+    def succeeded(self) -> None:
+        """End the run of faults: the next fault waits the shortest delay again."""
+        self.attempt = 0
+        self._since = self._clock()
+
+
 def call_with_retries(
     call: Callable[[], T],
     *,
@@ -179,26 +236,17 @@ def call_with_retries(
     both are always safe to send again. Any other transient fault (5xx, connection closed or
     reset, read timeout) on a write that is not ``repeatable`` may have been applied, or may
     still be: it raises :class:`AmbiguousWriteError` so the caller can look before it writes again.
+    The schedule is :class:`FaultRetry`'s.
     """
-    started = time.monotonic()
-    attempt = 0
+    retry = FaultRetry(description, repeatable=repeatable, backoff=backoff, deadline=deadline)
     while True:
         try:
             return call()
         except Exception as error:
-            kind = classify_fault(error)
-            if kind is None:
+            wait = retry.delay_after(error)
+            if wait is None:
                 raise
-            if kind == "transient" and not repeatable and is_ambiguous(error):
-                raise AmbiguousWriteError(
-                    f"{description} failed with a transient fault: {short_error(error)}"
-                ) from error
-            if time.monotonic() - started > deadline:
-                raise
-            wait = backoff.delay(attempt)
-            attempt += 1
-            log.warning("%s: %s (%s); retrying in %.1fs", description, kind, short_error(error), wait)
-            sleep(wait)
+        sleep(wait)
 
 
 async def async_call_with_retries(
@@ -207,24 +255,21 @@ async def async_call_with_retries(
     description: str,
     backoff: Backoff = DEFAULT_BACKOFF,
     deadline: float = DEFAULT_DEADLINE,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
     """Await ``call``, retrying throttles and transient faults; the async twin of :func:`call_with_retries`.
 
     Only for calls that are safe to send twice (reads, TerminateJob): a transient fault is retried.
     """
-    started = time.monotonic()
-    attempt = 0
+    retry = FaultRetry(description, backoff=backoff, deadline=deadline)
     while True:
         try:
             return await call()
         except Exception as error:
-            kind = classify_fault(error)
-            if kind is None or time.monotonic() - started > deadline:
+            wait = retry.delay_after(error)
+            if wait is None:
                 raise
-            wait = backoff.delay(attempt)
-            attempt += 1
-            log.warning("%s: %s (%s); retrying in %.1fs", description, kind, short_error(error), wait)
-            await asyncio.sleep(wait)
+        await sleep(wait)
 
 
 def client_config(config: Config) -> Config:

@@ -7,12 +7,11 @@ a deferred task reads the job's whole log when it resumes.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-from airflow.providers.common.compat.sdk import AirflowException, conf
+from airflow.providers.common.compat.sdk import conf
 
 from airflow_batch_plugin.compat import (
     AIRFLOW_VERSION_TEXT,
@@ -25,7 +24,6 @@ from airflow_batch_plugin.compat import (
     what_this_airflow_lacks,
 )
 from airflow_batch_plugin.hooks.batch import SUBMIT_TOKEN_TAG, BatchHook
-from airflow_batch_plugin.hooks.logs import CloudWatchLogsHook
 from airflow_batch_plugin.identity import (
     DAG_TAG,
     MAP_INDEX_TAG,
@@ -33,25 +31,17 @@ from airflow_batch_plugin.identity import (
     TASK_TAG,
     task_instance_label,
     task_instance_tags,
+    terminated_for_task,
+    termination_reason,
 )
-from airflow_batch_plugin.job_state import (
-    ACTIVE_STATUSES,
-    BatchJobFailed,
-    is_terminal,
-    log_stream_name,
-)
-from airflow_batch_plugin.links import (
-    JOB_LINKS,
-    link_target,
-    persist_job_links,
-    persist_log_link,
-    submitted_job,
-)
+from airflow_batch_plugin.job_state import ACTIVE_STATUSES, BatchJobFailed
+from airflow_batch_plugin.links import JOB_LINKS, JobLinkKeeper, submitted_job
 from airflow_batch_plugin.monitor import JobMonitor, eks_log_convention, job_result_xcoms
 from airflow_batch_plugin.poller import JobStatusPoller
 from airflow_batch_plugin.specs.job import ContainerOverrides, JobDependency, JobSubmissionSpec
 from airflow_batch_plugin.specs.job_definition import JobDefinitionSpec
 from airflow_batch_plugin.specs.validation import Problem, SpecValidationError, is_unresolved
+from airflow_batch_plugin.task_wait import resume_from_trigger, task_monitor
 from airflow_batch_plugin.templating import render_spec
 from airflow_batch_plugin.triggers.job import BatchJobTrigger
 
@@ -89,117 +79,15 @@ def _check_own_tags(tags: Any) -> None:
         raise SpecValidationError("BatchSubmitJobOperator", [problem])
 
 
-def _shown(value: Any) -> str:
-    text = str(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def target_problems(
-    hook: BatchHook, submission: JobSubmissionSpec, definition: JobDefinitionSpec | None
-) -> list[Problem]:
-    """Check with reads only what SubmitJob would refuse: the queue, the definition, the dependencies.
-
-    The queue must exist and be ENABLED; a fair-share queue (one with a scheduling policy) needs a
-    share identifier and a scheduling priority, a FIFO queue takes no share identifier. A
-    definition named (not given as a spec, which the operator registers itself) must have an
-    ACTIVE revision. Jobs named in ``depends_on`` must exist.
-    """
-    problems: list[Problem] = []
-    region = hook.conn_region_name or "the connection's region"
-    queue = hook.describe_job_queue(submission.job_queue)
-    fair_share: str | None = None
-    if queue is None or queue.get("status") == "DELETED":
-        problems.append(
-            Problem(
-                "job_queue",
-                submission.job_queue,
-                f"no such job queue in {region} (DescribeJobQueues knows none by this name or ARN)",
-            )
-        )
-    else:
-        name = queue.get("jobQueueName", submission.job_queue)
-        if queue.get("state", "ENABLED") != "ENABLED":
-            problems.append(
-                Problem(
-                    "job_queue",
-                    submission.job_queue,
-                    f"job queue {name} is {queue.get('state')}: it accepts no new jobs until it is ENABLED",
-                )
-            )
-        fair_share = queue.get("schedulingPolicyArn")
-        if fair_share and not submission.share_identifier:
-            problems.append(
-                Problem(
-                    "share_identifier",
-                    None,
-                    f"is required: job queue {name} is a fair-share queue (scheduling policy {fair_share})",
-                )
-            )
-        elif not fair_share and submission.share_identifier:
-            problems.append(
-                Problem(
-                    "share_identifier",
-                    submission.share_identifier,
-                    f"must not be given: job queue {name} has no scheduling policy (first in, first out)",
-                )
-            )
-    priority: Any = None
-    if definition is None:
-        described = hook.describe_job_definition(submission.job_definition)
-        if described is None:
-            problems.append(
-                Problem(
-                    "job_definition",
-                    submission.job_definition,
-                    f"no ACTIVE job definition in {region} by this name, name:revision or ARN "
-                    "(DescribeJobDefinitions found none)",
-                )
-            )
-        elif described.get("status") == "INACTIVE":
-            problems.append(
-                Problem(
-                    "job_definition",
-                    submission.job_definition,
-                    f"revision {described.get('revision')} is INACTIVE (deregistered): name an ACTIVE one",
-                )
-            )
-        else:
-            priority = described.get("schedulingPriority")
-    else:
-        priority = definition.scheduling_priority
-    if fair_share and priority is None and submission.scheduling_priority_override is None:
-        problems.append(
-            Problem(
-                "scheduling_priority_override",
-                None,
-                "is required: the queue is fair-share and job definition "
-                f"{_shown(submission.job_definition)} sets no scheduling_priority",
-            )
-        )
-    ids = [
-        str(dependency.job_id)
-        for dependency in submission.depends_on or ()
-        if isinstance(dependency, JobDependency) and dependency.job_id
-    ]
-    if ids:
-        known = hook.describe_jobs(ids)
-        for index, dependency in enumerate(submission.depends_on or ()):
-            job_id = getattr(dependency, "job_id", None)
-            if job_id and str(job_id) not in known:
-                problems.append(
-                    Problem(f"depends_on[{index}].job_id", job_id, "no such job (DescribeJobs knows none)")
-                )
-    return problems
-
-
 class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
     """Submit an AWS Batch job and, by default, wait for it with its logs in the task log.
 
     The arguments map one to one onto SubmitJob and are validated (AWS's limits) before any
     call: at DAG parse time when they are plain values, after rendering when they are templates.
-    Before any write, reads check what only AWS knows (:func:`target_problems`): that the queue
+    Before any write, the hook checks with reads what only AWS knows
+    (:meth:`~airflow_batch_plugin.hooks.batch.BatchHook.check_submission_target`): that the queue
     exists and is ENABLED (and its fair-share rules), that a named definition has an ACTIVE
-    revision, that the jobs of ``depends_on`` exist.
+    revision, that the jobs of ``depends_on`` exist (``check_target=False`` skips those reads).
 
     :param job_name: Batch job name (letters, numbers, hyphens, underscores; up to 128).
     :param job_queue: queue name or ARN.
@@ -228,6 +116,10 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         spells them (e.g. ``{"consumableResourcePropertiesOverride": {...}}``): merged into the
         request and checked by botocore's parameter validation before any call (see
         :class:`JobSubmissionSpec`).
+    :param check_target: before any write, read the queue, the named job definition and the
+        jobs of ``depends_on`` (DescribeJobQueues, DescribeJobDefinitions, DescribeJobs) and fail
+        with a message naming the field when SubmitJob would refuse them. False makes none of
+        those reads (for tight API budgets): SubmitJob itself then refuses, less precisely.
     :param wait_for_completion: wait until the job ends (fail the task if it FAILED).
     :param poll_interval: seconds between status polls while waiting.
     :param stream_logs: copy the job's CloudWatch log into the task log while it runs.
@@ -314,6 +206,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         share_identifier: str | None = None,
         scheduling_priority_override: int | None = None,
         extra_request_fields: Mapping[str, Any] | None = None,
+        check_target: bool = True,
         wait_for_completion: bool = True,
         poll_interval: float = 10.0,
         stream_logs: bool = True,
@@ -344,6 +237,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         self.share_identifier = share_identifier
         self.scheduling_priority_override = scheduling_priority_override
         self.extra_request_fields = extra_request_fields
+        self.check_target = check_target
         self.wait_for_completion = wait_for_completion
         if poll_interval <= 0:
             raise ValueError(f"poll_interval={poll_interval!r}: must be a positive number of seconds")
@@ -361,7 +255,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         #: The monitor of the wait (what it read gives the log_stream_names XCom).
         self._wait_monitor: JobMonitor | None = None
         self._termination_reason = "Terminated by Airflow"
-        self._linked_stream: str | None = None
+        self._links = JobLinkKeeper(self.log)
         #: This try follows a job an earlier try of this task instance submitted.
         self._reattached = False
         #: The final description the wait read (so the result needs no second DescribeJobs).
@@ -433,7 +327,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
     # -- Airflow entry points -------------------------------------------------------------------
 
     def execute(self, context: Context) -> str:
-        self._termination_reason = f"Terminated by Airflow: task {task_instance_label(context)} was stopped"
+        self._termination_reason = termination_reason(context)
         self._say_what_this_airflow_lacks(context)
         result = self.execute_resumable(context)
         if result is None and self._job_id is not None:
@@ -468,93 +362,67 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         tags = task_instance_tags(context)
         spec = self._rendered_definition(context)
         checked = self._validated_submission(spec, tags)
-        previous = self._find_previous_submission(context, checked.to_request(), tags)
+        previous = self._find_previous_submission(context, checked, tags)
         if previous is not None:
-            self._job_id = previous
             self._reattached = True
-            keep_job_id_without_store(context, self.external_id_key, previous)
-            return previous
-        problems = target_problems(self.hook, checked, spec)  # reads only; then the writes
-        if problems:
-            raise SpecValidationError("BatchSubmitJobOperator", problems)
+            return self._own_job(context, previous)
+        self.hook.check_submission_target(checked, spec, check_target=self.check_target)  # reads only
         submission = self._build_submission(self._resolve_definition(spec), tags)
         request = submission.to_request()
         sent = self.hook.send_submit_job(request)
-        response = sent.response()
-        self._job_id = sent.job_id
-        keep_job_id_without_store(context, self.external_id_key, self._job_id)  # before anything can fail
-        self._persist_links(context, submitted_job(response, request))
+        self._own_job(context, sent.job_id)  # before anything can fail
+        self._links.keep(context, self.hook, submitted_job(sent.response(), request))
         self.log.info(
-            "Submitted AWS Batch job %s (%s) to queue %s",
-            response["jobName"],
-            response["jobId"],
-            submission.job_queue,
+            "Submitted AWS Batch job %s (%s) to queue %s", sent.job_name, sent.job_id, submission.job_queue
         )
         self._stop_duplicates(sent, context)
-        return self._job_id
+        return sent.job_id
+
+    def _own_job(self, context: Context, job_id: str) -> str:
+        """Make ``job_id`` this try's job: ``on_kill`` terminates it, and it is kept for a retry.
+
+        The mixin records it in the task state store once ``submit_job`` returns; an Airflow
+        without the store keeps it in an XCom here.
+        """
+        self._job_id = job_id
+        keep_job_id_without_store(context, self.external_id_key, job_id)
+        return job_id
 
     def _stop_duplicates(self, sent: Submission, context: Context) -> None:
-        """When SubmitJob had to be sent again, stop whatever else its lost requests create.
+        """When SubmitJob had to be sent again, have the hook stop what else its lost requests create.
 
         This runs here, on the worker, before the task waits or defers: a deferrable task thus
         gets the same guarantee, and the job id is already recorded (``on_kill`` terminates it).
-        The window is short (the read timeout plus a margin, only after a lost answer); what was
-        stopped goes to the task log and to the ``duplicate_jobs`` XCom.
+        What was stopped goes to the ``duplicate_jobs`` XCom (the hook logs it).
         """
-        if not sent.needs_reconciling:
-            return
-        label = task_instance_label(context)
-        self.log.warning(
-            "SubmitJob for this task was sent %d times after lost answers (%s): for %.0fs, any "
-            "other job with submit token %s is stopped (cancelled, or terminated if it started) so "
-            "that job %s stays the only one",
-            sent.requests_that_may_have_landed,
-            sent.lost,
-            max(0.0, sent.reconcile_until - time.monotonic()),
-            sent.token,
-            sent.job_id,
-        )
-        stopped = self.hook.reconcile_submission(sent, owner=label)
-        context["ti"].xcom_push(key="duplicate_jobs", value=[item.as_xcom() for item in stopped])
-        if stopped:
-            self.log.warning(
-                "%d other job(s) carried submit token %s; job %s stays the task's job: %s",
-                len(stopped),
-                sent.token,
-                sent.job_id,
-                ", ".join(f"{item.job_id} {item.action} (found {item.status})" for item in stopped),
-            )
-        else:
-            self.log.info(
-                "No other job with submit token %s appeared: job %s is the only one", sent.token, sent.job_id
-            )
+        if sent.needs_reconciling:
+            stopped = self.hook.reconcile_submission(sent, owner=task_instance_label(context))
+            context["ti"].xcom_push(key="duplicate_jobs", value=[item.as_xcom() for item in stopped])
 
     def _find_previous_submission(
-        self, context: Context, request: Mapping[str, Any], tags: Mapping[str, str]
+        self, context: Context, submission: JobSubmissionSpec, tags: Mapping[str, str]
     ) -> str | None:
         """On a retry, find a live or succeeded job an earlier try submitted but did not record.
 
         The task state store (Airflow 3.3) records the job id right after SubmitJob; a worker
         that died in between, or an Airflow without the store, leaves only the job's tags behind,
-        so they are looked up here.
+        so the hook looks them up.
         """
         if getattr(context["ti"], "try_number", 1) <= 1:
             return None
-        jobs = self.hook.find_jobs(job_queue=request["jobQueue"], job_name=request["jobName"], tags=tags)
-        for job in jobs:
-            if job["status"] in ACTIVE_STATUSES or job["status"] == "SUCCEEDED":
-                self.log.info("Reattaching to job %s submitted by an earlier try", job["jobId"])
-                return str(job["jobId"])
-        return None
+        job_id = self.hook.find_job_to_reattach(
+            job_queue=submission.job_queue, job_name=submission.job_name, tags=tags
+        )
+        if job_id is not None:
+            self.log.info("Reattaching to job %s submitted by an earlier try", job_id)
+        return job_id
 
     def get_job_status(self, external_id: Any, context: Context) -> str:
+        """Return the job's status (``UNKNOWN`` when AWS does not know it); a read, nothing else."""
         try:
-            job = self.hook.describe_job(str(external_id))
+            return str(self.hook.describe_job(str(external_id))["status"])
         except LookupError:
             return "UNKNOWN"
-        self._persist_links(context, job)  # a retry reattaching: the new try's links
-        self._reattached = job["status"] in ACTIVE_STATUSES  # the mixin reattaches to a live job
-        return str(job["status"])
 
     def is_job_active(self, status: str) -> bool:
         return status in ACTIVE_STATUSES
@@ -563,28 +431,26 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         return status == "SUCCEEDED"
 
     def poll_until_complete(self, external_id: Any, context: Context) -> None:
-        """Wait for the job here, or defer to the triggerer (the job id is already stored)."""
+        """Wait for the job here, or defer to the triggerer (the job id is already stored).
+
+        A job id this try did not submit is an earlier try's, that the mixin reattaches to.
+        """
+        self._reattached = self._reattached or str(external_id) != self._job_id
         self._job_id = str(external_id)
         if not self.wait_for_completion:
             return
         if self.deferrable:
+            if self._reattached:  # the new try's links, before it waits
+                self._link_reattached_job(context, self._job_id)
             self._defer(self._job_id, reattached=self._reattached)
         monitor = self._monitor(self._job_id, stream_logs=self.stream_logs)
         poller = JobStatusPoller(self.hook, self.poll_interval)
 
-        described = False
-
         def on_round(found: Mapping[str, Mapping[str, Any]]) -> None:
-            nonlocal described
             job = found.get(str(self._job_id))
-            if job is None:
-                return
-            if not described:  # the description names the exact definition revision and queue ARN
-                described = True
-                self._persist_links(context, job)
-            else:
-                self._persist_log_link(context, job)
-            monitor.observe(job)
+            if job is not None:
+                self._links.keep(context, self.hook, job)  # exact revision, queue ARN, new streams
+                monitor.observe(job)
 
         try:
             jobs = poller.wait([self._job_id], on_round=on_round)
@@ -594,18 +460,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         self._finish(monitor, jobs[self._job_id], context)
 
     def _monitor(self, job_id: str, *, stream_logs: bool) -> JobMonitor:
-        self._wait_monitor = JobMonitor(
-            batch=self.hook,
-            logs=CloudWatchLogsHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name),
-            job_id=job_id,
-            log=self.log,
-            stream_logs=stream_logs,
-            tail_lines=self.log_tail_lines,
-            failed_children=self.failed_children_logs,
-            array_children_logs=self.array_children_logs,
-            max_runnable_seconds=self.max_runnable_seconds,
-            eks_logs=self.eks_logs,
-        )
+        self._wait_monitor = task_monitor(self, job_id, stream_logs=stream_logs)
         return self._wait_monitor
 
     # -- deferrable mode --------------------------------------------------------------------------
@@ -628,21 +483,17 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
 
     def execute_complete(self, context: Context, event: dict[str, Any], reattached: bool = False) -> str:
         """Resume after the trigger fired: read the whole log, judge the outcome, push the XComs."""
-        job_id = str(event["job_id"])
-        self._job_id = job_id
+        self._job_id = str(event["job_id"])
         self._reattached = reattached
-        self._termination_reason = f"Terminated by Airflow: task {task_instance_label(context)} was stopped"
-        if event.get("status") == "error":
-            raise AirflowException(f"Could not follow AWS Batch job {job_id}: {event.get('message')}")
-        job = self.hook.describe_job(job_id)
-        monitor = self._monitor(job_id, stream_logs=False)
-        if event.get("status") == "stuck":
-            error = monitor.cannot_start(job, str(event.get("reason")))
-            self._terminate_after(error)
-            raise error
-        if not is_terminal(job):  # not expected: the trigger saw it end; wait again rather than guess
-            self._defer(job_id, reattached=reattached)
-        monitor.observe(job)
+        self._termination_reason = termination_reason(context)
+        monitor = self._monitor(self._job_id, stream_logs=False)
+        try:
+            job = resume_from_trigger(self.hook, event, monitor)
+        except BatchJobFailed as stuck:  # it can never start: no job runs on unowned
+            self._terminate_after(stuck)
+            raise
+        if job is None:
+            self._defer(self._job_id, reattached=reattached)
         self._finish(monitor, job, context)
         return self.get_job_result(self._job_id, context)
 
@@ -656,9 +507,8 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         """
         try:
             monitor.finish(job)
-            self._ended_job = dict(job)
         except BatchJobFailed:
-            if not self._stopped_with_an_earlier_try(job, context):
+            if not (self._reattached and terminated_for_task(job, context)):
                 raise
             self.log.warning(
                 "AWS Batch job %s was terminated because an earlier try of this task was stopped "
@@ -666,15 +516,16 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
                 job.get("jobId"),
                 job.get("statusReason"),
             )
-            self._reattached = False
-            job_id = self.submit_job(context)
-            remember_job_id(context, self.external_id_key, job_id)
-            self.poll_until_complete(job_id, context)
+            self._replace_job(context)
+            return
+        self._ended_job = dict(job)
 
-    def _stopped_with_an_earlier_try(self, job: Mapping[str, Any], context: Context) -> bool:
-        reason = str(job.get("statusReason") or "")
-        ours = f"Terminated by Airflow: task {task_instance_label(context)} "
-        return self._reattached and job.get("status") == "FAILED" and reason.startswith(ours)
+    def _replace_job(self, context: Context) -> None:
+        """Submit a new job for this try, record it where a retry looks first, and wait for it."""
+        self._reattached = False
+        job_id = self._job_id = self.submit_job(context)
+        remember_job_id(context, self.external_id_key, job_id)
+        self.poll_until_complete(job_id, context)
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         """Resume after deferral; when the deferral timed out, terminate the job before failing."""
@@ -684,9 +535,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
             job_id = remembered_job_id(context, self.external_id_key)
             if job_id:
                 self._job_id = job_id
-                self._termination_reason = (
-                    f"Terminated by Airflow: task {task_instance_label(context)} timed out"
-                )
+                self._termination_reason = termination_reason(context, "timed out")
                 self._terminate_after(error)
             raise
 
@@ -695,7 +544,7 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
         job_id = self._job_id or str(external_id)  # a replaced job's successor, if there was one
         self._job_id = job_id
         job = self.ended_job(job_id)
-        self._persist_links(context, job)  # the exact definition revision and the last attempt's log
+        self._links.keep(context, self.hook, job)  # the exact definition revision and the last attempt's log
         ti = context["ti"]
         push_xcom(ti, "job_arn", job.get("jobArn"))
         push_xcom(ti, "job_name", job.get("jobName"))
@@ -713,20 +562,11 @@ class BatchSubmitJobOperator(ResumableJobMixin, AwsBaseOperator[BatchHook]):
 
     # -- extra links ------------------------------------------------------------------------------
 
-    def _persist_links(self, context: Context, job: Mapping[str, Any]) -> None:
-        """Store the task's links to ``job``; a link that cannot be stored never fails the task."""
+    def _link_reattached_job(self, context: Context, job_id: str) -> None:
+        """Store the links to an earlier try's job this try follows; never fail the task for it."""
         try:
-            persist_job_links(context, link_target(self.hook), job)
-            self._linked_stream = log_stream_name(job)
+            job = self.hook.describe_job(job_id)
         except Exception as error:
-            self.log.warning("Could not store the links to AWS Batch job %s: %s", job.get("jobId"), error)
-
-    def _persist_log_link(self, context: Context, job: Mapping[str, Any]) -> None:
-        """Store the log link when the job gets a (new) log stream."""
-        stream = log_stream_name(job)
-        if stream and stream != self._linked_stream:
-            try:
-                persist_log_link(context, link_target(self.hook), job)
-                self._linked_stream = stream
-            except Exception as error:
-                self.log.warning("Could not store the log link of job %s: %s", job.get("jobId"), error)
+            self.log.warning("Could not describe AWS Batch job %s for its links: %s", job_id, error)
+            return
+        self._links.keep(context, self.hook, job)

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.sensors.base_aws import AwsBaseSensor
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-from airflow.providers.common.compat.sdk import AirflowException, conf
+from airflow.providers.common.compat.sdk import conf
 
 from airflow_batch_plugin.hooks.batch import BatchHook
-from airflow_batch_plugin.hooks.logs import CloudWatchLogsHook
-from airflow_batch_plugin.job_state import is_terminal, log_stream_name
-from airflow_batch_plugin.links import JOB_LINKS, link_target, persist_job_links
+from airflow_batch_plugin.job_state import is_terminal
+from airflow_batch_plugin.links import JOB_LINKS, JobLinkKeeper
 from airflow_batch_plugin.monitor import JobMonitor, eks_log_convention
 from airflow_batch_plugin.poller import JobStatusPoller
+from airflow_batch_plugin.task_wait import resume_from_trigger, task_monitor
 from airflow_batch_plugin.triggers.job import BatchJobTrigger
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ class BatchJobSensor(AwsBaseSensor[BatchHook]):
         self.deferrable = deferrable
         self._monitor: JobMonitor | None = None
         self._poller: JobStatusPoller | None = None
-        self._linked: tuple[Any, ...] | None = None
+        self._links = JobLinkKeeper(self.log)
 
     def execute(self, context: Context) -> Any:
         """Poke until the job ends, or (deferrable) look once and then wait in the triggerer."""
@@ -84,7 +84,7 @@ class BatchJobSensor(AwsBaseSensor[BatchHook]):
             return super().execute(context)
         job = self.hook.describe_jobs([str(self.job_id)]).get(str(self.job_id))
         if job is not None:
-            self._persist_links(context, job)
+            self._links.keep(context, self.hook, job)
         if job is not None and is_terminal(job):
             self._finish(job)
             return None
@@ -106,19 +106,17 @@ class BatchJobSensor(AwsBaseSensor[BatchHook]):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> None:
         """Resume after the trigger fired: read the whole log and succeed or fail like the job."""
-        job_id = str(event["job_id"])
-        if event.get("status") == "error":
-            raise AirflowException(f"Could not follow AWS Batch job {job_id}: {event.get('message')}")
-        job = self.hook.describe_job(job_id)
-        self._persist_links(context, job)
-        if event.get("status") == "stuck":
-            raise self._new_monitor(stream_logs=False).cannot_start(job, str(event.get("reason")))
-        if not is_terminal(job):  # not expected: the trigger saw it end; wait again rather than guess
+        monitor = task_monitor(self, str(event["job_id"]), stream_logs=False)
+        job = resume_from_trigger(
+            self.hook, event, monitor, on_read=lambda job: self._links.keep(context, self.hook, job)
+        )
+        if job is None:
             self._defer()
-        self._finish(job)
+        else:
+            monitor.finish(job)
 
     def _finish(self, job: dict[str, Any]) -> None:
-        monitor = self._new_monitor(stream_logs=False)
+        monitor = task_monitor(self, str(self.job_id), stream_logs=False)
         monitor.observe(job)
         monitor.finish(job)
 
@@ -128,40 +126,17 @@ class BatchJobSensor(AwsBaseSensor[BatchHook]):
         if job is None:
             self.log.info("AWS Batch job %s not visible yet", self.job_id)
             return False
-        self._persist_links(context, job)
+        self._links.keep(context, self.hook, job)
         if not is_terminal(job):
             monitor.observe(job)
             return False
         monitor.finish(job)
         return True
 
-    def _persist_links(self, context: Context, job: dict[str, Any]) -> None:
-        """Store the links to the job when what they show changed (first sight, a new log stream)."""
-        seen = (job.get("jobId"), job.get("jobDefinition"), log_stream_name(job))
-        if seen == self._linked:
-            return
-        try:
-            persist_job_links(context, link_target(self.hook), job)
-            self._linked = seen
-        except Exception as error:
-            self.log.warning("Could not store the links to AWS Batch job %s: %s", self.job_id, error)
-
     def _tools(self) -> tuple[JobMonitor, JobStatusPoller]:
         if self._monitor is None or self._poller is None:
-            self._monitor = self._new_monitor(stream_logs=self.stream_logs and self.mode == "poke")
+            self._monitor = task_monitor(
+                self, str(self.job_id), stream_logs=self.stream_logs and self.mode == "poke"
+            )
             self._poller = JobStatusPoller(self.hook, interval=max(float(self.poke_interval), 0.001))
         return self._monitor, self._poller
-
-    def _new_monitor(self, *, stream_logs: bool) -> JobMonitor:
-        return JobMonitor(
-            batch=self.hook,
-            logs=CloudWatchLogsHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name),
-            job_id=str(self.job_id),
-            log=self.log,
-            stream_logs=stream_logs,
-            tail_lines=self.log_tail_lines,
-            failed_children=self.failed_children_logs,
-            array_children_logs=self.array_children_logs,
-            max_runnable_seconds=self.max_runnable_seconds,
-            eks_logs=self.eks_logs,
-        )

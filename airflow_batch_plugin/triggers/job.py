@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_batch_plugin.anatomy import JobKind, read_job
 from airflow_batch_plugin.hooks.batch import BatchHook
-from airflow_batch_plugin.job_state import runnable_too_long, stuck_reason
+from airflow_batch_plugin.job_state import runnable_too_long
 from airflow_batch_plugin.poller import JobPollError, PollerStopped, client_key_for, shared_job_poller
+from airflow_batch_plugin.runnable_clock import RunnableClock
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -121,14 +121,11 @@ class BatchJobTrigger(BaseTrigger):
                 poller.unregister(watch)
 
     async def _follow(self, watch: JobWatch) -> dict[str, Any]:
-        runnable_since: float | None = None
+        runnable = RunnableClock(self.max_runnable_seconds, asyncio.get_running_loop().time)
         kind_said = False
         while True:
-            timeout: float | None = None
-            if runnable_since is not None and self.max_runnable_seconds is not None:
-                timeout = max(0.0, runnable_since + self.max_runnable_seconds - time.monotonic())
             try:
-                job = await asyncio.wait_for(watch.next_change(), timeout)
+                job = await asyncio.wait_for(watch.next_change(), runnable.seconds_left())
             except TimeoutError:
                 assert self.max_runnable_seconds is not None
                 return self._stuck(runnable_too_long(self.max_runnable_seconds))
@@ -146,13 +143,9 @@ class BatchJobTrigger(BaseTrigger):
                 return {"status": "success", "job_id": self.job_id}
             if status == "FAILED":
                 return {"status": "failed", "job_id": self.job_id}
-            stuck = stuck_reason(job)
+            stuck = runnable.observe(job)
             if stuck is not None:
                 return self._stuck(stuck)
-            if status != "RUNNABLE":
-                runnable_since = None
-            elif runnable_since is None:
-                runnable_since = time.monotonic()
 
     def _stuck(self, reason: str) -> dict[str, Any]:
         return {"status": "stuck", "job_id": self.job_id, "reason": reason}

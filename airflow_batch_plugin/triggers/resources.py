@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_batch_plugin.hooks.batch_resources import BatchResourceHook
-from airflow_batch_plugin.hooks.retry import DEFAULT_BACKOFF, classify_fault, short_error
+from airflow_batch_plugin.hooks.retry import FaultRetry
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -89,21 +89,18 @@ class BatchResourceTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until the resource is VALID (failed on INVALID) or DELETED; yield one event."""
         hook = BatchResourceHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name)
-        attempt = 0
+        retry = FaultRetry(f"{self.label} {self.name}", deadline=None)
         async with await hook.async_client() as client:
             while True:
                 try:
                     current = await self.describe(hook, client)
                 except Exception as error:
-                    kind = classify_fault(error)
-                    if kind is None:
+                    wait = retry.delay_after(error)
+                    if wait is None:
                         raise
-                    wait = DEFAULT_BACKOFF.delay(attempt)
-                    attempt += 1
-                    self.log.warning("%s %s: %s (%s)", self.label, self.name, kind, short_error(error))
                     await asyncio.sleep(wait)
                     continue
-                attempt = 0
+                retry.succeeded()
                 event = self.judge(current)
                 if event is not None:
                     break

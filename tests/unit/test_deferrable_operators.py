@@ -20,6 +20,7 @@ from airflow_batch_plugin import (
     BatchSubmitJobOperator,
 )
 from airflow_batch_plugin.compat import TaskDeferralTimeout
+from airflow_batch_plugin.hooks.batch import BatchHook
 from tests.airflow_versions import needs_task_state_store
 
 ARGS = {"task_id": "t", "job_name": "job", "job_queue": "q", "job_definition": "def", "poll_interval": 2}
@@ -290,6 +291,8 @@ def test_a_resumed_task_describes_its_ended_job_once():
 def test_without_a_task_state_store_a_retry_finds_the_running_job_by_its_tags():
     # Airflow before 3.3 (or a worker that died before the store was written): tags + ListJobs.
     class Tagged(StubBatch):
+        find_job_to_reattach = BatchHook.find_job_to_reattach  # the hook's choice, on these answers
+
         def find_jobs(self, *, job_queue: str, job_name: str, tags: dict[str, str]) -> list[dict[str, Any]]:
             searched.append((job_queue, job_name, tags))
             return [{"jobId": "job-1", "status": "RUNNING"}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -19,6 +20,8 @@ from airflow_batch_plugin.hooks.retry import (
     BATCH_READ_TIMEOUT,
     AmbiguousWriteError,
     Backoff,
+    FaultRetry,
+    async_call_with_retries,
     batch_client_config,
     call_with_retries,
     classify_fault,
@@ -206,3 +209,42 @@ def test_aiobotocores_connection_errors_are_told_apart():
     reset = EndpointConnectionError(endpoint_url="u", error=ClientOSError(104, "Connection reset by peer"))
     assert write_outcome(refused) == "not sent"
     assert write_outcome(reset) == "ambiguous"
+
+
+def test_one_schedule_classifies_backs_off_and_starts_over_after_a_success():
+    clock = iter([0.0, 1.0, 2.0, 3.0, 4.0]).__next__
+    retry = FaultRetry("DescribeJobs", backoff=Backoff(base=1.0, cap=3.0), deadline=None, clock=clock)
+    throttle = client_error("ThrottlingException")
+    delays = [retry.delay_after(throttle) for _ in range(3)]
+    assert all(0 <= delay <= limit for delay, limit in zip(delays, (1.0, 2.0, 3.0), strict=True))
+    assert retry.attempt == 3
+    retry.succeeded()
+    assert retry.attempt == 0
+    assert retry.delay_after(ValueError("not AWS")) is None, "what retrying cannot cure is not retried"
+
+
+def test_the_deadline_runs_on_the_injected_clock_from_the_last_success():
+    now = [0.0]
+    retry = FaultRetry("x", deadline=10.0, clock=lambda: now[0])
+    throttle = client_error("ThrottlingException")
+    now[0] = 10.0
+    assert retry.delay_after(throttle) is not None
+    now[0] = 10.5
+    assert retry.delay_after(throttle) is None, "past the deadline: the caller raises"
+    retry.succeeded()
+    assert retry.delay_after(throttle) is not None
+
+
+def test_the_async_flavour_sleeps_through_the_injected_sleep():
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    async def flaky() -> str:
+        return call()
+
+    call = FlakyCall(client_error("TooManyRequestsException", 429), client_error("ServerException", 500))
+    assert asyncio.run(async_call_with_retries(flaky, description="x", sleep=sleep)) == "ok"
+    assert call.calls == 3
+    assert len(slept) == 2

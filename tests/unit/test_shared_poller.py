@@ -1,4 +1,8 @@
-"""The shared async poller and BatchJobTrigger on a fake hook: batching, scheduling, lifetime, faults."""
+"""The shared async poller and BatchJobTrigger on a fake hook: batching, scheduling, lifetime, faults.
+
+The tests of the schedule run on virtual time (tests/virtual_time.py): the poller's clock is its
+event loop's, so what they measure is the schedule itself, never how busy the machine was.
+"""
 
 from __future__ import annotations
 
@@ -20,9 +24,18 @@ from airflow_batch_plugin.poller import (
     shared_job_poller,
 )
 from airflow_batch_plugin.triggers.job import BatchJobTrigger
+from tests.virtual_time import run_in_virtual_time
 
 KEY = ("aws_default", "us-east-1", None, 0)
 FAST = Backoff(base=0.01, cap=0.05)
+
+
+@contextlib.contextmanager
+def no_jitter() -> Any:
+    """Take the jitter out of the backoff: each delay is its upper bound."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("airflow_batch_plugin.hooks.retry.random.uniform", lambda low, high: high)
+        yield
 
 
 def aws_error(code: str, status: int) -> ClientError:
@@ -174,7 +187,7 @@ def test_jobs_keep_their_own_interval_and_share_calls_when_they_can():
         await poller.wait_closed()
         return fast_polls, slow_polls, alone
 
-    fast_polls, slow_polls, alone = asyncio.run(scenario())
+    fast_polls, slow_polls, alone = run_in_virtual_time(scenario())
     assert fast_polls >= 10
     # The slow job rides along (free) at most every half interval, never every fast round.
     assert 2 <= slow_polls <= 4
@@ -199,7 +212,7 @@ def test_jobs_registered_at_different_times_converge_on_shared_calls():
         await poller.wait_closed()
         return steady
 
-    assert asyncio.run(scenario()) <= 3, "two intervals of 100 jobs: about one call each"
+    assert run_in_virtual_time(scenario()) <= 3, "two intervals of 100 jobs: about one call each"
 
 
 def test_a_group_with_room_takes_no_part_of_the_next_group():
@@ -243,7 +256,7 @@ def test_a_group_with_room_takes_no_part_of_the_next_group():
         ]
         return gaps, steady_calls
 
-    gaps, steady_calls = asyncio.run(scenario())
+    gaps, steady_calls = run_in_virtual_time(scenario())
     assert gaps, "the second group was described again and again"
     assert min(gaps) >= 0.9 * interval, "no job of the second group was described early"
     assert steady_calls <= 2 * 8 + 2, "two groups: two calls per interval"
@@ -286,7 +299,7 @@ def test_a_slow_round_never_brings_a_jobs_next_description_forward():
             for earlier, later in itertools.pairwise(times)
         ]
 
-    gaps = asyncio.run(scenario())
+    gaps = run_in_virtual_time(scenario())
     assert len(gaps) >= 300 * 3
     assert min(gaps) >= interval - poller_module.DUE_SLACK - 0.01
 
@@ -331,6 +344,30 @@ def test_throttles_and_transient_faults_back_off_and_never_reach_the_waiter():
     assert job["status"] == "SUCCEEDED"
     assert faults == 4
     assert calls == 5
+
+
+def test_the_poller_backs_off_through_its_injected_sleep_growing_then_starting_over():
+    async def scenario() -> list[float]:
+        hook = FakeHook()
+        hook.set("a", "RUNNING")
+        hook.faults = [aws_error("ThrottlingException", 400) for _ in range(3)]
+        waits: list[float] = []
+
+        async def sleep(seconds: float) -> None:
+            waits.append(seconds)
+
+        doubling = Backoff(base=1.0, cap=100.0)
+        poller = AsyncJobStatusPoller(KEY, hook, first_poll_delay=0, backoff=doubling, sleep=sleep)
+        with no_jitter():
+            watch = poller.register("a", 0.01)
+            await watch.next_change()  # a round succeeded: the next fault starts a new run
+            hook.faults = [aws_error("ThrottlingException", 400)]
+            await wait_until(lambda: len(waits) == 4)
+        poller.unregister(watch)
+        await poller.wait_closed()
+        return waits
+
+    assert asyncio.run(scenario()) == [1.0, 2.0, 4.0, 1.0], "the schedule, slept by the injected sleep"
 
 
 def test_an_error_retrying_cannot_cure_is_handed_to_the_waiters(fake_hook):
@@ -395,13 +432,13 @@ def test_runnable_longer_than_allowed_is_reported_stuck(fake_hook):
         event = await first_event(BatchJobTrigger(job_id="a", poll_interval=0.05, max_runnable_seconds=0.3))
         return event, loop.time() - started
 
-    event, elapsed = asyncio.run(scenario())
+    event, elapsed = run_in_virtual_time(scenario())
     assert event == {
         "status": "stuck",
         "job_id": "a",
         "reason": "RUNNABLE for more than 0.3s (max_runnable_seconds)",
     }
-    assert 0.3 <= elapsed < 1.0
+    assert 0.3 <= elapsed < 0.4, "the limit after the first RUNNABLE description (virtual time: exact)"
 
 
 def test_leaving_runnable_resets_the_runnable_clock(fake_hook):

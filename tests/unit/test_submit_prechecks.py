@@ -1,8 +1,10 @@
-"""The submit operator's checks before any write: tag room, queue, definition, dependencies (stub AWS)."""
+"""The checks before any write: tag room, queue, definition, dependencies (stub AWS answers).
+
+The hook's one call and its opt-out, on moto, are in test_submit_target_check.py.
+"""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,7 +15,8 @@ from airflow_batch_plugin import (
     JobSubmissionSpec,
     SpecValidationError,
 )
-from airflow_batch_plugin.operators.submit_job import ADDED_TAGS, target_problems
+from airflow_batch_plugin.hooks.submit_checks import target_problems
+from airflow_batch_plugin.operators.submit_job import ADDED_TAGS
 
 QUEUE = {"jobQueueName": "q", "state": "ENABLED", "status": "VALID"}
 FAIR = {**QUEUE, "schedulingPolicyArn": "arn:aws:batch:us-east-1:123456789012:scheduling-policy/p"}
@@ -114,18 +117,3 @@ def test_tags_leave_room_for_the_ones_the_operator_adds():
             job_definition="d",
             tags={f"k{i}": "v" for i in range(room + 1)},
         )
-
-
-def test_an_unknown_queue_fails_before_the_definition_is_registered():
-    operator = BatchSubmitJobOperator(
-        task_id="t",
-        job_name="j",
-        job_queue="nowhere",
-        job_definition=JobDefinitionSpec.container_job("d", "busybox"),
-    )
-    hook = StubBatch(queue=None)
-    operator.__dict__["hook"] = hook  # the operators' hook is a cached property
-    ti = SimpleNamespace(dag_id="d", run_id="r", task_id="t", map_index=-1, try_number=1)
-    with pytest.raises(SpecValidationError, match="no such job queue"):
-        operator.submit_job({"ti": ti})  # type: ignore[arg-type]
-    assert hook.calls == ["DescribeJobQueues"]
