@@ -19,7 +19,7 @@ from airflow_batch_plugin import (
     JobSubmissionSpec,
     SpecValidationError,
 )
-from airflow_batch_plugin.emulator.bootstrap import DEFAULT_JOB_QUEUE
+from aws_batch_local.bootstrap import DEFAULT_JOB_QUEUE
 
 if TYPE_CHECKING:
     from airflow_batch_plugin.hooks.batch import BatchHook
