@@ -15,8 +15,8 @@ import resource
 import threading
 from typing import TYPE_CHECKING, Any
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import make_server
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from aws_batch_local.bootstrap import BootstrapResult, bootstrap
 from aws_batch_local.dispatch import BatchDispatch
@@ -32,6 +32,11 @@ from aws_batch_local.shape_middleware import (
     ShapeViolationLog,
     enabled_by_environment,
 )
+
+try:  # moto's own server keeps S3 metadata headers with underscores (newer moto 5 releases)
+    from moto.moto_server.werkzeug_app import MotoRequestHandler as RequestHandler
+except ImportError:  # older moto 5 releases: werkzeug's handler, as their server used
+    RequestHandler = WSGIRequestHandler  # type: ignore[misc, assignment]
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -68,7 +73,7 @@ class _ServingThread:
 
     def __init__(self, host: str, port: int, middleware: ShapeCheckMiddleware) -> None:
         self._server: BaseWSGIServer = make_server(
-            host, port, middleware, threaded=True, request_handler=MotoRequestHandler
+            host, port, middleware, threaded=True, request_handler=RequestHandler
         )
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="aws-emulator-http", daemon=True
