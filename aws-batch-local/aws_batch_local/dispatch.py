@@ -113,7 +113,9 @@ class BatchDispatch:
         if len(scope) >= 5 and scope[3] != SERVICE:
             return None
         method = str(environ.get("REQUEST_METHOD", "")).upper()
-        path = str(environ.get("RAW_URI") or environ.get("PATH_INFO", "")).split("?", 1)[0]
+        # The path as sent (a label such as resourceArn keeps its %2F); PATH_INFO is decoded.
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
+        path = str(raw).split("?", 1)[0]
         for route in self._routes:
             if route.method != method:
                 continue
