@@ -47,6 +47,10 @@ if TYPE_CHECKING:
     StartResponse = Callable[..., Any]
 
 
+#: How often the serving loop looks for a stop request (a stop waits for the next look).
+SHUTDOWN_POLL_SECONDS = 0.05
+
+
 def airflow_connection_json(endpoint_url: str, region: str) -> str:
     """Return the ``aws_default`` Airflow connection (JSON form) that points at ``endpoint_url``."""
     return json.dumps(
@@ -76,7 +80,10 @@ class _ServingThread:
             host, port, middleware, threaded=True, request_handler=RequestHandler
         )
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="aws-emulator-http", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+            name="aws-emulator-http",
+            daemon=True,
         )
         self._thread.start()
 
