@@ -45,7 +45,8 @@ TESTS = (
     "tests/e2e/test_batch_task_mapping.py",
     "tests/e2e/test_crashes.py::test_a_deferred_task_that_times_out_terminates_its_job",
 )
-#: The emulator's tests: run where ``Venv.emulator`` is set, at the lowest and the newest moto.
+#: The emulator's integration tests: run where ``Venv.emulator`` is set, at the lowest and the newest
+#: moto (its unit tests, in tests/unit, run in every venv).
 EMULATOR_TESTS = (
     "tests/integration/test_emulator.py",
     "tests/integration/test_emulator_cli.py",
@@ -56,11 +57,6 @@ EMULATOR_TESTS = (
     "tests/integration/test_emulator_server.py",
     "tests/integration/test_emulator_shapes.py",
     "tests/integration/test_infrastructure.py",
-    "tests/unit/test_emulator_attempt_units.py",
-    "tests/unit/test_emulator_endpoint.py",
-    "tests/unit/test_shape_check.py",
-    "tests/unit/test_shape_middleware.py",
-    "tests/unit/test_omit_nulls.py",
 )
 #: Packages whose versions the summary shows.
 SHOWN = (
