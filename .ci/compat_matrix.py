@@ -12,6 +12,11 @@ In each venv it runs the unit tests, the README's Quick start DAG, a deferrable 
 deferral times out in a real Airflow (scheduler, triggerer), which must terminate its job.
 Tests that need a newer Airflow skip, naming the feature and the version.
 
+The emulator's own tests (``EMULATOR_TESTS``) run at both ends of its moto range
+(aws-batch-local/pyproject.toml): in the floors venv, which pins moto at the range's floor, and in
+a venv of the newest dependencies, which gets the newest moto the range allows (no pin of
+.ci/pins names moto; tests/unit/test_moto_range.py checks both).
+
 Usage: python .ci/compat_matrix.py [--only NAME ...] [--jobs N]
 """
 
@@ -40,17 +45,41 @@ TESTS = (
     "tests/e2e/test_batch_task_mapping.py",
     "tests/e2e/test_crashes.py::test_a_deferred_task_that_times_out_terminates_its_job",
 )
+#: The emulator's integration tests: run where ``Venv.emulator`` is set, at the lowest and the newest
+#: moto (its unit tests, in tests/unit, run in every venv).
+EMULATOR_TESTS = (
+    "tests/integration/test_emulator.py",
+    "tests/integration/test_emulator_cli.py",
+    "tests/integration/test_emulator_ecs_jobs.py",
+    "tests/integration/test_emulator_infra.py",
+    "tests/integration/test_emulator_job_kinds.py",
+    "tests/integration/test_emulator_queue_snapshot.py",
+    "tests/integration/test_emulator_server.py",
+    "tests/integration/test_emulator_shapes.py",
+    "tests/integration/test_infrastructure.py",
+)
 #: Packages whose versions the summary shows.
-SHOWN = ("apache-airflow", "apache-airflow-providers-amazon", "apache-airflow-providers-common-compat")
+SHOWN = (
+    "apache-airflow",
+    "apache-airflow-providers-amazon",
+    "apache-airflow-providers-common-compat",
+    "moto",
+)
 
 
 @dataclass(frozen=True)
 class Venv:
-    """One venv of the matrix: its Airflow line, and whether its direct dependencies sit at their floors."""
+    """One venv of the matrix: its Airflow line, whether its direct dependencies sit at their floors,
+    and whether it runs the emulator's tests too."""
 
     name: str
     airflow: str
     floors: bool = False
+    emulator: bool = False
+
+    @property
+    def tests(self) -> tuple[str, ...]:
+        return TESTS + (EMULATOR_TESTS if self.emulator else ())
 
     @property
     def path(self) -> Path:
@@ -62,10 +91,10 @@ class Venv:
 
 
 MATRIX = (
-    Venv("airflow-3.0-lowest", "3.0", floors=True),
+    Venv("airflow-3.0-lowest", "3.0", floors=True, emulator=True),
     Venv("airflow-3.0", "3.0"),
     Venv("airflow-3.1", "3.1"),
-    Venv("airflow-3.2", "3.2"),
+    Venv("airflow-3.2", "3.2", emulator=True),
 )
 
 
@@ -200,7 +229,7 @@ def test(venv: Venv, log: Path) -> tuple[dict[str, int], list[str]]:
         "-q",
         "-rs",
         f"--junitxml={report}",
-        *TESTS,
+        *venv.tests,
     ]
     run(command, log, env)
     if not report.exists():

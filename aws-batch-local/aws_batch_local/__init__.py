@@ -1,8 +1,7 @@
-"""Local AWS Batch endpoint: moto's models, with jobs that run as local processes."""
+"""Local AWS Batch endpoint: AWS Batch from its own models, jobs that run as local processes."""
 
 from __future__ import annotations
 
-from aws_batch_local.batch_extension import install
 from aws_batch_local.server import EmulatorServer
 
-__all__ = ["EmulatorServer", "install"]
+__all__ = ["EmulatorServer"]

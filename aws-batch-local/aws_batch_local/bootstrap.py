@@ -194,7 +194,7 @@ def _ensure_job_queue(batch: Any, name: str, compute_environment: str) -> None:
 def bootstrap(endpoint_url: str | None, region: str) -> BootstrapResult:
     """Create the network, roles, compute environments, queues and demo bucket, unless present.
 
-    ``endpoint_url`` None talks to the default AWS endpoints, which ``moto.mock_aws()`` intercepts.
+    ``endpoint_url`` is the emulator's URL (None: the endpoints boto3 resolves on its own).
     """
     subnet_id, group_id = _ensure_network(_client("ec2", endpoint_url, region))
     iam = _client("iam", endpoint_url, region)

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from moto.ec2.models.instance_types import INSTANCE_TYPES
-
 from aws_batch_local.containers import resource_value
 from aws_batch_local.ecs_definitions import task_size
+from aws_batch_local.instance_types import catalog
 from aws_batch_local.jobs import ECS_KIND, EKS_KIND
 
 if TYPE_CHECKING:
@@ -44,7 +43,7 @@ class Placement:
 
 
 def _instance_size(instance_type: str) -> tuple[float, float, float]:
-    info = INSTANCE_TYPES[instance_type]
+    info = catalog()[instance_type]
     gpus = sum(gpu.get("Count", 0) for gpu in (info.get("GpuInfo") or {}).get("Gpus", []))
     return (
         float(info["VCpuInfo"]["DefaultVCpus"]),
@@ -57,13 +56,13 @@ def _instance_size(instance_type: str) -> tuple[float, float, float]:
 def _instance_sizes(requested: tuple[str, ...]) -> list[tuple[float, float, float]]:
     sizes = []
     for name in requested:
-        if name in INSTANCE_TYPES:
+        if name in catalog():
             sizes.append(_instance_size(name))
             continue
         families = OPTIMAL_FAMILIES if name == "optimal" else (name,)
         sizes.extend(
             _instance_size(instance_type)
-            for instance_type in INSTANCE_TYPES
+            for instance_type in catalog()
             if instance_type.split(".", 1)[0] in families
         )
     return sizes
@@ -109,7 +108,7 @@ def container_needs(job: BatchJob) -> list[tuple[float, float, float]]:
     ]
 
 
-# Statuses of a compute environment (moto's own objects have none: they count as VALID).
+# Statuses of a compute environment (an object without one counts as VALID).
 _DISPATCHING = frozenset({"VALID", "UPDATING"})
 _COMING = _DISPATCHING | {"CREATING"}
 

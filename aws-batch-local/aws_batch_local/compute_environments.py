@@ -18,12 +18,8 @@ import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from moto.batch.models import COMPUTE_ENVIRONMENT_NAME_REGEX, ComputeEnvironment
-from moto.batch.utils import make_arn_for_compute_env
-from moto.ec2.exceptions import InvalidSubnetIdError
-from moto.ec2.models.instance_types import INSTANCE_FAMILIES, INSTANCE_TYPES
-from moto.iam.exceptions import NotFoundException
-
+from aws_batch_local.arns import compute_environment_arn
+from aws_batch_local.instance_types import catalog, families
 from aws_batch_local.lifecycle import (
     BEING_MODIFIED,
     BEING_MODIFIED_DELETE,
@@ -44,13 +40,13 @@ from aws_batch_local.lifecycle import (
     request_error,
     wanted,
 )
-from aws_batch_local.settings import current_settings
 
 if TYPE_CHECKING:
-    from moto.batch.models import BatchBackend
-
+    from aws_batch_local.region import BatchRegion
     from aws_batch_local.scheduler import Scheduler
 
+#: AWS: up to 128 letters, numbers, hyphens and underscores, starting and ending with a letter or number.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,126}[A-Za-z0-9])?$")
 MANAGED, UNMANAGED = "MANAGED", "UNMANAGED"
 EC2, SPOT, FARGATE, FARGATE_SPOT = "EC2", "SPOT", "FARGATE", "FARGATE_SPOT"
 RESOURCE_TYPES = (EC2, SPOT, FARGATE, FARGATE_SPOT)
@@ -98,12 +94,12 @@ SCALE_DOWN_REFUSED = (
 )
 
 
-class EmulatedComputeEnvironment(ComputeEnvironment, Lifecycle):
-    """moto's ComputeEnvironment plus status, uuid, EKS configuration, update policy and unmanaged vCPUs."""
+class ComputeEnvironment(Lifecycle):
+    """A compute environment: kind, state, resources, status, ECS cluster, EKS configuration."""
 
     def __init__(
         self,
-        backend: BatchBackend,
+        region: BatchRegion,
         name: str,
         ce_type: str,
         state: str,
@@ -112,21 +108,24 @@ class EmulatedComputeEnvironment(ComputeEnvironment, Lifecycle):
         eks_configuration: dict[str, str] | None,
         unmanaged_vcpus: int | None,
     ) -> None:
-        super().__init__(
-            name,
-            ce_type,
-            state,
-            compute_resources,
-            service_role,
-            account_id=backend.account_id,
-            region_name=backend.region_name,
-        )
         self.init_lifecycle(CREATING)
-        self.backend = backend
+        self.region = region
+        self.name = name
+        self.arn = compute_environment_arn(region.account_id, region.region_name, name)
+        self.env_type = ce_type
+        self.state = state
+        self.compute_resources = compute_resources
+        self.service_role = service_role
         self.uuid = str(uuid.uuid4())
         self.eks_configuration = eks_configuration
         self.unmanaged_vcpus = unmanaged_vcpus
         self.update_policy = dict(DEFAULT_UPDATE_POLICY)
+        self.ecs_arn: str | None = None
+        self.ecs_name: str | None = None
+
+    def set_ecs(self, arn: str, name: str) -> None:
+        """Record the ECS cluster the environment runs its jobs' tasks in."""
+        self.ecs_arn, self.ecs_name = arn, name
 
     @property
     def orchestration(self) -> str:
@@ -148,7 +147,7 @@ class EmulatedComputeEnvironment(ComputeEnvironment, Lifecycle):
         detail: dict[str, Any] = {
             "computeEnvironmentName": self.name,
             "computeEnvironmentArn": self.arn,
-            "tags": self.backend.list_tags_for_resource(self.arn),
+            "tags": self.region.list_tags_for_resource(self.arn),
             "type": self.env_type,
             "state": self.state,
             "status": self.status,
@@ -173,31 +172,31 @@ class EmulatedComputeEnvironment(ComputeEnvironment, Lifecycle):
 # ------------------------------------------------------------------------------ look-ups
 
 
-def find(backend: BatchBackend, identifier: str) -> Any:
+def find(region: BatchRegion, identifier: str) -> Any:
     """Return the compute environment named or ARN'd ``identifier`` (DELETED ones included), or None."""
-    return backend.get_compute_environment(identifier or "")
+    return region.get_compute_environment(identifier or "")
 
 
-def arn_of(backend: BatchBackend, identifier: str) -> str:
+def arn_of(region: BatchRegion, identifier: str) -> str:
     """Return the ARN ``identifier`` (a name or an ARN) designates."""
     if identifier.startswith("arn:"):
         return identifier
-    return make_arn_for_compute_env(backend.account_id, identifier, backend.region_name)
+    return compute_environment_arn(region.account_id, region.region_name, identifier)
 
 
-def find_existing(backend: BatchBackend, identifier: str) -> Any:
+def find_existing(region: BatchRegion, identifier: str) -> Any:
     """Return the compute environment, or raise "<arn> does not exist" if it is absent or deleting."""
-    environment = find(backend, identifier)
+    environment = find(region, identifier)
     if environment is None or getattr(environment, "status", "") in GONE:
-        raise does_not_exist(arn_of(backend, identifier))
+        raise does_not_exist(arn_of(region, identifier))
     return environment
 
 
-def queues_using(backend: BatchBackend, environment: Any) -> list[Any]:
+def queues_using(region: BatchRegion, environment: Any) -> list[Any]:
     """Return the job queues (not yet DELETED) that list ``environment`` in computeEnvironmentOrder."""
     return [
         queue
-        for queue in backend._job_queues.values()
+        for queue in region.job_queues.values()
         if getattr(queue, "status", "") != DELETED and any(env is environment for env in queue.environments)
     ]
 
@@ -205,18 +204,18 @@ def queues_using(backend: BatchBackend, environment: Any) -> list[Any]:
 # ------------------------------------------------------------------------ IAM and EC2 checks
 
 
-def service_linked_role(backend: BatchBackend) -> str:
+def service_linked_role(region: BatchRegion) -> str:
     """Return the ARN of AWS Batch's service-linked role in this account."""
-    return f"arn:aws:iam::{backend.account_id}:role/{SERVICE_LINKED_ROLE}"
+    return f"arn:aws:iam::{region.account_id}:role/{SERVICE_LINKED_ROLE}"
 
 
-def normalize_service_role(backend: BatchBackend, role: str | None) -> str:
+def normalize_service_role(region: BatchRegion, role: str | None) -> str:
     """Return the service role ARN: a name means ``role/<name>``; none means the service-linked role."""
     if not role:
-        return service_linked_role(backend)
+        return service_linked_role(region)
     if role.startswith("arn:"):
         return role
-    return f"arn:aws:iam::{backend.account_id}:role/{role}"
+    return f"arn:aws:iam::{region.account_id}:role/{role}"
 
 
 def is_service_linked(role: str) -> bool:
@@ -224,25 +223,25 @@ def is_service_linked(role: str) -> bool:
     return role.endswith(SERVICE_LINKED_ROLE)
 
 
-def _role_exists(backend: BatchBackend, arn: str) -> bool:
+def _role_exists(region: BatchRegion, arn: str) -> bool:
     try:
-        backend.iam_backend.get_role_by_arn(arn)
-    except NotFoundException:
+        region.moto.iam.get_role_by_arn(arn)
+    except Exception:  # moto's not-found error (its class differs between moto releases)
         try:
-            backend.iam_backend.get_role(arn.rsplit("/", 1)[-1])
-        except NotFoundException:
+            region.moto.iam.get_role(arn.rsplit("/", 1)[-1])
+        except Exception:  # moto's not-found error (its class differs between moto releases)
             return False
     return True
 
 
-def _instance_profile_exists(backend: BatchBackend, profile: str) -> bool:
-    iam = backend.iam_backend
+def _instance_profile_exists(region: BatchRegion, profile: str) -> bool:
+    iam = region.moto.iam
     try:
         if profile.startswith("arn:"):
             iam.get_instance_profile_by_arn(profile)
         else:
             iam.get_instance_profile(profile)
-    except NotFoundException:
+    except Exception:  # moto's not-found error (its class differs between moto releases)
         return False
     return True
 
@@ -255,32 +254,32 @@ def _assume_role_denied(role_arn: str) -> str:
     )
 
 
-def invalid_reason(environment: EmulatedComputeEnvironment) -> str | None:
+def invalid_reason(environment: ComputeEnvironment) -> str | None:
     """Return why building the environment fails (its INVALID statusReason), or None if it is fine."""
-    backend = environment.backend
+    region = environment.region
     role = environment.service_role
-    if not is_service_linked(role) and not _role_exists(backend, role):
+    if not is_service_linked(role) and not _role_exists(region, role):
         return _assume_role_denied(role)
     resources = environment.compute_resources or {}
     if environment.env_type != MANAGED:
         return None
     if not environment.is_fargate:
         profile = str(resources.get("instanceRole") or "")
-        if not _instance_profile_exists(backend, profile):
+        if not _instance_profile_exists(region, profile):
             return f"CLIENT_ERROR - Invalid IamInstanceProfile: {profile.rsplit('/', 1)[-1]}"
         fleet_role = resources.get("spotIamFleetRole")
-        if fleet_role and not _role_exists(backend, str(fleet_role)):
+        if fleet_role and not _role_exists(region, str(fleet_role)):
             return "CLIENT_ERROR - Parameter: SpotFleetRequestConfig.IamFleetRole is invalid."
     for subnet in resources.get("subnets") or []:
         try:
-            backend.ec2_backend.get_subnet(subnet)
-        except InvalidSubnetIdError:
+            region.moto.ec2.get_subnet(subnet)
+        except Exception:  # moto's InvalidSubnetID.NotFound
             return (
                 f"CLIENT_ERROR - The subnet ID '{subnet}' does not exist (Service: AmazonEC2; "
                 "Status Code: 400; Error Code: InvalidSubnetID.NotFound)"
             )
     for group in resources.get("securityGroupIds") or []:
-        if backend.ec2_backend.get_security_group_from_id(group) is None:
+        if region.moto.ec2.get_security_group_from_id(group) is None:
             return (
                 f"CLIENT_ERROR - The security group '{group}' does not exist (Service: AmazonEC2; "
                 "Status Code: 400; Error Code: InvalidGroup.NotFound)"
@@ -315,8 +314,8 @@ def _check_instance_types(instance_types: Any) -> None:
     for instance_type in instance_types:
         if (
             instance_type not in INSTANCE_TYPE_ALIASES
-            and instance_type not in INSTANCE_TYPES
-            and instance_type not in INSTANCE_FAMILIES
+            and instance_type not in catalog()
+            and instance_type not in families()
         ):
             raise client_error(f"Instance type {instance_type} does not exist")
 
@@ -448,25 +447,23 @@ def _check_unmanaged_vcpus(value: Any) -> int:
 # ------------------------------------------------------------------------------- lifecycle
 
 
-def _settle(scheduler: Scheduler, environment: EmulatedComputeEnvironment) -> None:
+def _settle(scheduler: Scheduler, environment: ComputeEnvironment) -> None:
     environment.settle(invalid_reason(environment), HEALTHY)
     from aws_batch_local.job_queues import refresh_queues
 
-    refresh_queues(environment.backend, scheduler, environment)
+    refresh_queues(environment.region, scheduler, environment)
     scheduler.retry_placement()
 
 
-def create(
-    backend: BatchBackend, scheduler: Scheduler, request: dict[str, Any]
-) -> EmulatedComputeEnvironment:
+def create(region: BatchRegion, scheduler: Scheduler, request: dict[str, Any]) -> ComputeEnvironment:
     """CreateComputeEnvironment: validate, store as CREATING, settle on VALID or INVALID later."""
     name = str(request.get("computeEnvironmentName") or "")
-    if COMPUTE_ENVIRONMENT_NAME_REGEX.match(name) is None:
+    if NAME_PATTERN.match(name) is None:
         raise client_error(
             f"Compute environment name {name!r} must be up to 128 letters, numbers, hyphens and underscores, "
             "starting and ending with a letter or number"
         )
-    existing = find(backend, name)
+    existing = find(region, name)
     if existing is not None and getattr(existing, "status", "") != DELETED:
         raise client_error(OBJECT_ALREADY_EXISTS)
     ce_type = request.get("type")
@@ -488,38 +485,38 @@ def create(
             raise client_error("eksConfiguration is only supported for MANAGED compute environments")
         unmanaged_vcpus = None if unmanaged_vcpus is None else _check_unmanaged_vcpus(unmanaged_vcpus)
         resources = {}
-    environment = EmulatedComputeEnvironment(  # type: ignore[abstract]
-        backend,
+    environment = ComputeEnvironment(
+        region,
         name,
         ce_type,
         state,
         resources,
-        normalize_service_role(backend, request.get("serviceRole")),
+        normalize_service_role(region, request.get("serviceRole")),
         eks,
         unmanaged_vcpus,
     )
     if eks is None:
         cluster_name = f"AWSBatch-{name}-{environment.uuid}"
-        environment.set_ecs(backend.ecs_backend.create_cluster(cluster_name).arn, cluster_name)
-    backend._compute_environments.pop(environment.arn, None)
-    backend._compute_environments[environment.arn] = environment
+        environment.set_ecs(region.moto.ecs.create_cluster(cluster_name).arn, cluster_name)
+    region.compute_environments.pop(environment.arn, None)
+    region.compute_environments[environment.arn] = environment
     if request.get("tags"):
-        backend.tag_resource(environment.arn, dict(request["tags"]))
+        region.tag_resource(environment.arn, dict(request["tags"]))
     environment.begin(CREATING, scheduler, lambda: _settle(scheduler, environment))
     return environment
 
 
-def describe(backend: BatchBackend, identifiers: list[str] | None) -> list[dict[str, Any]]:
+def describe(region: BatchRegion, identifiers: list[str] | None) -> list[dict[str, Any]]:
     """Return the ComputeEnvironmentDetail of every environment ``identifiers`` selects (all if empty)."""
     return [
         environment.describe()
-        for environment in list(backend._compute_environments.values())
-        if isinstance(environment, EmulatedComputeEnvironment)
+        for environment in list(region.compute_environments.values())
+        if isinstance(environment, ComputeEnvironment)
         and wanted(identifiers, environment.name, environment.arn)
     ]
 
 
-def _apply_resource_update(environment: EmulatedComputeEnvironment, update: dict[str, Any]) -> dict[str, Any]:
+def _apply_resource_update(environment: ComputeEnvironment, update: dict[str, Any]) -> dict[str, Any]:
     """Return the environment's computeResources after ``update``; raise what AWS refuses."""
     current = environment.compute_resources
     if environment.env_type != MANAGED:
@@ -581,11 +578,9 @@ def _apply_resource_update(environment: EmulatedComputeEnvironment, update: dict
     return merged
 
 
-def update(
-    backend: BatchBackend, scheduler: Scheduler, request: dict[str, Any]
-) -> EmulatedComputeEnvironment:
+def update(region: BatchRegion, scheduler: Scheduler, request: dict[str, Any]) -> ComputeEnvironment:
     """UpdateComputeEnvironment: apply what AWS allows in place, then UPDATING until it settles."""
-    environment = find_existing(backend, str(request.get("computeEnvironment") or ""))
+    environment = find_existing(region, str(request.get("computeEnvironment") or ""))
     if environment.status in BEING_MODIFIED:
         raise client_error(BEING_MODIFIED_UPDATE)
     state = request.get("state")
@@ -593,7 +588,7 @@ def update(
         raise client_error(f"state must be one of ENABLED | DISABLED, got {state}")
     service_role = environment.service_role
     if request.get("serviceRole"):
-        service_role = normalize_service_role(backend, request["serviceRole"])
+        service_role = normalize_service_role(region, request["serviceRole"])
         if is_service_linked(service_role) != is_service_linked(environment.service_role):
             raise client_error(
                 "A compute environment that uses the service-linked role can't be changed to use a "
@@ -632,11 +627,11 @@ def update(
     return environment
 
 
-def delete(backend: BatchBackend, scheduler: Scheduler, identifier: str) -> None:
+def delete(region: BatchRegion, scheduler: Scheduler, identifier: str) -> None:
     """DeleteComputeEnvironment: DISABLED and unused by job queues, else refused; DELETING then DELETED."""
     if not identifier:
         raise client_error("computeEnvironment is required")
-    environment: EmulatedComputeEnvironment = find_existing(backend, identifier)
+    environment: ComputeEnvironment = find_existing(region, identifier)
     if environment.status in BEING_MODIFIED:
         raise client_error(BEING_MODIFIED_DELETE)
     if environment.state != DISABLED:
@@ -644,17 +639,17 @@ def delete(backend: BatchBackend, scheduler: Scheduler, identifier: str) -> None
             f"Cannot delete, compute environment {environment.name} is {environment.state}; "
             "update its state to DISABLED first"
         )
-    if queues_using(backend, environment):
+    if queues_using(region, environment):
         raise client_error(FOUND_JOB_QUEUE_RELATIONSHIP)
 
     def deleted() -> None:
         environment.status = DELETED
         if environment.ecs_name:
-            backend.ecs_backend.delete_cluster(environment.ecs_name)
-        environment.begin(DELETED, scheduler, forget, current_settings().deleted_visible_seconds)
+            region.moto.ecs.delete_cluster(environment.ecs_name)
+        environment.begin(DELETED, scheduler, forget, scheduler.settings.deleted_visible_seconds)
 
     def forget() -> None:
-        if backend._compute_environments.get(environment.arn) is environment:
-            del backend._compute_environments[environment.arn]
+        if region.compute_environments.get(environment.arn) is environment:
+            del region.compute_environments[environment.arn]
 
     environment.begin(DELETING, scheduler, deleted)

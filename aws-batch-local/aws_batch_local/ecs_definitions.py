@@ -1,9 +1,9 @@
 """ECS multi-container job definitions (``ecsProperties``): AWS's rules, registration, overrides.
 
-moto 5.2.5 refuses ``ecsProperties``; ``register_ecs_job_definition`` checks a RegisterJobDefinition
-body against AWS Batch's documented rules, then stores it as a revision of moto's job definition.
-``check_ecs_submission`` applies SubmitJob's rules for ``ecsPropertiesOverride`` and
-``merged_task_containers`` gives the containers a job really runs.
+``check_ecs_registration`` checks a RegisterJobDefinition body with ``ecsProperties`` against AWS
+Batch's documented rules (``job_definitions`` stores it); ``check_ecs_submission`` applies
+SubmitJob's rules for ``ecsPropertiesOverride`` and ``merged_task_containers`` gives the
+containers a job really runs.
 
 AWS's rules (API reference of RegisterJobDefinition, EcsProperties, EcsTaskProperties,
 TaskContainerProperties, TaskContainerDependency, TaskContainerOverrides, ResourceRequirement):
@@ -22,17 +22,15 @@ Fargate's vCPU/memory pairs.
 
 from __future__ import annotations
 
-import copy
 import re
 from typing import TYPE_CHECKING, Any
-
-from moto.batch.exceptions import ClientException
 
 from aws_batch_local.containers import (
     DEFAULT_CONTAINER_NAME,
     apply_container_overrides,
     resource_value,
 )
+from aws_batch_local.errors import ClientException
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -307,36 +305,6 @@ def _check_task_resources(containers: Sequence[Mapping[str, Any]], fargate: bool
             f"{_PREFIX}.containers task size {_format(vcpus)} vCPU / {_format(memory)} MiB (the sum over "
             f"the containers) is not a Fargate vCPU/memory pair ({pairs}, in AWS's steps)"
         )
-
-
-def register_ecs_job_definition(backend: Any, body: Mapping[str, Any]) -> Any:
-    """Check ``body`` and store it as the next revision of its name in moto's Batch backend.
-
-    moto's model accepts no ``ecsProperties``: the revision is made through moto's own
-    ``register_job_definition`` (which numbers revisions, tags and keeps the retry strategy) as a
-    definition without container properties, then given its ECS properties and real type.
-    """
-    check_ecs_registration(body)
-    definition = backend.register_job_definition(
-        def_name=body.get("jobDefinitionName"),
-        parameters=body.get("parameters"),
-        _type="multinode",  # the one type moto registers without containerProperties or eksProperties
-        tags=body.get("tags"),
-        retry_strategy=copy.deepcopy(body.get("retryStrategy")),
-        container_properties=None,
-        node_properties=None,
-        eks_properties=None,
-        timeout=body.get("timeout"),
-        platform_capabilities=body.get("platformCapabilities"),
-        propagate_tags=body.get("propagateTags"),
-    )
-    definition.type = body["type"]
-    # moto's revision update carries the previous revision's properties over; an ECS revision has none.
-    definition.container_properties = None
-    definition.eks_properties = None
-    definition.node_properties = None
-    definition.__dict__["ecs_properties"] = copy.deepcopy(dict(body["ecsProperties"]))
-    return definition
 
 
 def ecs_properties_of(definition: Any) -> dict[str, Any] | None:

@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CPU_UNITS_PER_VCPU = 1024
-_ARNS_ATTRIBUTE = "ecs_task_definition_arns"
 _COPIED_CONTAINER_KEYS = (
     "command",
     "environment",
@@ -182,7 +181,7 @@ def register_task_definitions_of(ecs_backend: Any, job: BatchJob) -> list[str]:
     the job still runs.
     """
     job_definition = job.definition
-    known: list[str | None] = job_definition.__dict__.setdefault(_ARNS_ATTRIBUTE, [])
+    known = job_definition.task_definition_arns
     arns = []
     for index, request in enumerate(task_definition_requests(job_definition, ecs_backend.region_name)):
         if index >= len(known):

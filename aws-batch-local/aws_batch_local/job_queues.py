@@ -15,9 +15,7 @@ import copy
 import re
 from typing import TYPE_CHECKING, Any
 
-from moto.batch.models import JobQueue
-from moto.batch.utils import make_arn_for_job_queue
-
+from aws_batch_local.arns import job_queue_arn
 from aws_batch_local.compute_environments import EKS
 from aws_batch_local.compute_environments import find as find_compute_environment
 from aws_batch_local.lifecycle import (
@@ -39,11 +37,10 @@ from aws_batch_local.lifecycle import (
     does_not_exist,
     wanted,
 )
-from aws_batch_local.settings import MAX_TIME_LIMIT_SECONDS, current_settings
+from aws_batch_local.settings import MAX_TIME_LIMIT_SECONDS
 
 if TYPE_CHECKING:
-    from moto.batch.models import BatchBackend
-
+    from aws_batch_local.region import BatchRegion
     from aws_batch_local.scheduler import Scheduler
 
 HEALTHY = "JobQueue Healthy"
@@ -57,24 +54,29 @@ MIXED_KINDS = (
 )
 
 
-class EmulatedJobQueue(JobQueue, Lifecycle):
-    """moto's JobQueue plus status, jobStateTimeLimitActions and the queue type."""
+class JobQueue(Lifecycle):
+    """A job queue: state, priority, compute environments in order, policy, status, time-limit actions."""
 
     def __init__(
         self,
-        backend: BatchBackend,
+        region: BatchRegion,
         name: str,
         priority: int,
         state: str,
         environments: list[Any],
         order: list[dict[str, Any]],
         policy_arn: str | None,
-        tags: dict[str, str] | None,
         time_limit_actions: list[dict[str, Any]],
     ) -> None:
-        super().__init__(name, str(priority), state, environments, order, policy_arn, backend, tags)
-        self.priority = priority  # type: ignore[assignment]
         self.init_lifecycle(CREATING)
+        self.region = region
+        self.name = name
+        self.arn = job_queue_arn(region.account_id, region.region_name, name)
+        self.priority = priority
+        self.state = state
+        self.environments = environments
+        self.env_order_json = order
+        self.schedule_policy = policy_arn
         self.job_state_time_limit_actions = time_limit_actions
         self.awaiting_settle = False
 
@@ -98,7 +100,7 @@ class EmulatedJobQueue(JobQueue, Lifecycle):
             "priority": self.priority,
             "computeEnvironmentOrder": copy.deepcopy(self.env_order_json),
             "jobStateTimeLimitActions": copy.deepcopy(self.job_state_time_limit_actions),
-            "tags": self.backend.list_tags_for_resource(self.arn),
+            "tags": self.region.list_tags_for_resource(self.arn),
             "jobQueueType": self.job_queue_type,
         }
         if self.status_reason:
@@ -111,18 +113,18 @@ class EmulatedJobQueue(JobQueue, Lifecycle):
 # ------------------------------------------------------------------------------ look-ups
 
 
-def arn_of(backend: BatchBackend, identifier: str) -> str:
+def arn_of(region: BatchRegion, identifier: str) -> str:
     """Return the ARN ``identifier`` (a name or an ARN) designates."""
     if identifier.startswith("arn:"):
         return identifier
-    return make_arn_for_job_queue(backend.account_id, identifier, backend.region_name)
+    return job_queue_arn(region.account_id, region.region_name, identifier)
 
 
-def find_existing(backend: BatchBackend, identifier: str) -> Any:
+def find_existing(region: BatchRegion, identifier: str) -> Any:
     """Return the job queue, or raise "<arn> does not exist" when it is absent, DELETING or DELETED."""
-    queue = backend.get_job_queue(identifier or "")
+    queue = region.get_job_queue(identifier or "")
     if queue is None or getattr(queue, "status", "") in GONE:
-        raise does_not_exist(arn_of(backend, identifier or ""))
+        raise does_not_exist(arn_of(region, identifier or ""))
     return queue
 
 
@@ -135,7 +137,7 @@ def _priority(value: Any) -> int:
     return value
 
 
-def _resolve_order(backend: BatchBackend, order: Any) -> tuple[list[Any], list[dict[str, Any]]]:
+def _resolve_order(region: BatchRegion, order: Any) -> tuple[list[Any], list[dict[str, Any]]]:
     """Return the compute environments in order and computeEnvironmentOrder with ARNs."""
     if not isinstance(order, list) or not order:
         raise client_error("At least 1 compute environment must be provided")
@@ -150,7 +152,7 @@ def _resolve_order(backend: BatchBackend, order: Any) -> tuple[list[Any], list[d
             raise client_error(
                 "computeEnvironmentOrder entries need an integer order and a computeEnvironment"
             )
-        environment = find_compute_environment(backend, str(identifier))
+        environment = find_compute_environment(region, str(identifier))
         if environment is None or getattr(environment, "status", "") in GONE:
             raise client_error(f"Compute environment {identifier} does not exist")
         entries.append((position, environment))
@@ -169,12 +171,11 @@ def _resolve_order(backend: BatchBackend, order: Any) -> tuple[list[Any], list[d
     return environments, [{"order": position, "computeEnvironment": env.arn} for position, env in entries]
 
 
-def _time_limit_actions(actions: Any) -> list[dict[str, Any]]:
+def _time_limit_actions(actions: Any, minimum: int) -> list[dict[str, Any]]:
     if actions is None:
         return []
     if not isinstance(actions, list):
         raise client_error("jobStateTimeLimitActions must be a list")
-    minimum = current_settings().min_time_limit_seconds
     normalized = []
     for action in actions:
         seconds = action.get("maxTimeSeconds")
@@ -207,8 +208,8 @@ def _time_limit_actions(actions: Any) -> list[dict[str, Any]]:
     return normalized
 
 
-def _check_policy(backend: BatchBackend, arn: str) -> str:
-    if arn not in backend._scheduling_policies:
+def _check_policy(region: BatchRegion, arn: str) -> str:
+    if arn not in region.scheduling_policies:
         raise client_error(f"Scheduling policy {arn} does not exist")
     return arn
 
@@ -216,7 +217,7 @@ def _check_policy(backend: BatchBackend, arn: str) -> str:
 # ------------------------------------------------------------------------------- lifecycle
 
 
-def _problem(queue: EmulatedJobQueue) -> str | None:
+def _problem(queue: JobQueue) -> str | None:
     statuses = [getattr(env, "status", VALID) for env in queue.environments]
     if statuses and all(status == INVALID for status in statuses):
         names = ", ".join(env.name for env in queue.environments)
@@ -224,7 +225,7 @@ def _problem(queue: EmulatedJobQueue) -> str | None:
     return None
 
 
-def _try_settle(queue: EmulatedJobQueue) -> None:
+def _try_settle(queue: JobQueue) -> None:
     if queue.status in GONE:
         return
     if queue.awaiting_settle:
@@ -236,21 +237,21 @@ def _try_settle(queue: EmulatedJobQueue) -> None:
         queue.settle(_problem(queue), HEALTHY)
 
 
-def refresh_queues(backend: BatchBackend, scheduler: Scheduler, environment: Any) -> None:
+def refresh_queues(region: BatchRegion, scheduler: Scheduler, environment: Any) -> None:
     """Re-evaluate the status of the queues that use ``environment`` (it just settled)."""
-    for queue in list(backend._job_queues.values()):
-        if isinstance(queue, EmulatedJobQueue) and any(env is environment for env in queue.environments):
+    for queue in list(region.job_queues.values()):
+        if isinstance(queue, JobQueue) and any(env is environment for env in queue.environments):
             _try_settle(queue)
 
 
-def _finish(scheduler: Scheduler, queue: EmulatedJobQueue) -> None:
+def _finish(scheduler: Scheduler, queue: JobQueue) -> None:
     queue.awaiting_settle = True
     _try_settle(queue)
     scheduler.retry_placement()
     scheduler.arm_time_limits(queue)
 
 
-def create(backend: BatchBackend, scheduler: Scheduler, request: dict[str, Any]) -> EmulatedJobQueue:
+def create(region: BatchRegion, scheduler: Scheduler, request: dict[str, Any]) -> JobQueue:
     """CreateJobQueue: validate, store as CREATING, settle once its compute environments have."""
     name = str(request.get("jobQueueName") or "")
     if NAME_PATTERN.match(name) is None:
@@ -258,7 +259,7 @@ def create(backend: BatchBackend, scheduler: Scheduler, request: dict[str, Any])
             f"Job queue name {name!r} must be 1 to 128 letters, numbers, hyphens and underscores, "
             "starting with a letter or number"
         )
-    existing = backend.get_job_queue_by_name(name)
+    existing = region.get_job_queue(name)
     if existing is not None and getattr(existing, "status", "") != DELETED:
         raise client_error(OBJECT_ALREADY_EXISTS)
     state = request.get("state") or ENABLED
@@ -267,32 +268,34 @@ def create(backend: BatchBackend, scheduler: Scheduler, request: dict[str, Any])
     if request.get("priority") is None:
         raise client_error("priority must be provided")
     priority = _priority(request["priority"])
-    environments, order = _resolve_order(backend, request.get("computeEnvironmentOrder"))
+    environments, order = _resolve_order(region, request.get("computeEnvironmentOrder"))
     policy = (
-        _check_policy(backend, request["schedulingPolicyArn"]) if request.get("schedulingPolicyArn") else None
+        _check_policy(region, request["schedulingPolicyArn"]) if request.get("schedulingPolicyArn") else None
     )
-    actions = _time_limit_actions(request.get("jobStateTimeLimitActions"))
-    queue = EmulatedJobQueue(  # type: ignore[abstract]
-        backend, name, priority, state, environments, order, policy, request.get("tags"), actions
+    actions = _time_limit_actions(
+        request.get("jobStateTimeLimitActions"), region.settings.min_time_limit_seconds
     )
-    backend._job_queues.pop(queue.arn, None)
-    backend._job_queues[queue.arn] = queue
+    queue = JobQueue(region, name, priority, state, environments, order, policy, actions)
+    if request.get("tags"):
+        region.tag_resource(queue.arn, dict(request["tags"]))
+    region.job_queues.pop(queue.arn, None)
+    region.job_queues[queue.arn] = queue
     queue.begin(CREATING, scheduler, lambda: _finish(scheduler, queue))
     return queue
 
 
-def describe(backend: BatchBackend, identifiers: list[str] | None) -> list[dict[str, Any]]:
+def describe(region: BatchRegion, identifiers: list[str] | None) -> list[dict[str, Any]]:
     """Return the JobQueueDetail of every queue ``identifiers`` selects (all if empty)."""
     return [
         queue.describe()
-        for queue in list(backend._job_queues.values())
-        if isinstance(queue, EmulatedJobQueue) and wanted(identifiers, queue.name, queue.arn)
+        for queue in list(region.job_queues.values())
+        if isinstance(queue, JobQueue) and wanted(identifiers, queue.name, queue.arn)
     ]
 
 
-def update(backend: BatchBackend, scheduler: Scheduler, request: dict[str, Any]) -> EmulatedJobQueue:
+def update(region: BatchRegion, scheduler: Scheduler, request: dict[str, Any]) -> JobQueue:
     """UpdateJobQueue: state, priority, computeEnvironmentOrder, schedulingPolicyArn, time-limit actions."""
-    queue = find_existing(backend, str(request.get("jobQueue") or ""))
+    queue = find_existing(region, str(request.get("jobQueue") or ""))
     if queue.status in BEING_MODIFIED:
         raise client_error(BEING_MODIFIED_UPDATE)
     state = request.get("state")
@@ -300,7 +303,7 @@ def update(backend: BatchBackend, scheduler: Scheduler, request: dict[str, Any])
         raise client_error(f"state must be one of ENABLED | DISABLED, got {state}")
     priority = _priority(request["priority"]) if request.get("priority") is not None else None
     resolved = (
-        _resolve_order(backend, request["computeEnvironmentOrder"])
+        _resolve_order(region, request["computeEnvironmentOrder"])
         if request.get("computeEnvironmentOrder") is not None
         else None
     )
@@ -316,9 +319,9 @@ def update(backend: BatchBackend, scheduler: Scheduler, request: dict[str, Any])
                 "have a fair-share scheduling policy added"
             )
         if policy:
-            _check_policy(backend, policy)
+            _check_policy(region, policy)
     actions = (
-        _time_limit_actions(request["jobStateTimeLimitActions"])
+        _time_limit_actions(request["jobStateTimeLimitActions"], region.settings.min_time_limit_seconds)
         if request.get("jobStateTimeLimitActions") is not None
         else None
     )
@@ -336,11 +339,11 @@ def update(backend: BatchBackend, scheduler: Scheduler, request: dict[str, Any])
     return queue
 
 
-def delete(backend: BatchBackend, scheduler: Scheduler, identifier: str) -> None:
+def delete(region: BatchRegion, scheduler: Scheduler, identifier: str) -> None:
     """DeleteJobQueue: a DISABLED queue goes DELETING (its jobs are terminated), DELETED, then away."""
     if not identifier:
         raise client_error("jobQueue is required")
-    queue: EmulatedJobQueue = find_existing(backend, identifier)
+    queue: JobQueue = find_existing(region, identifier)
     if queue.status in BEING_MODIFIED:
         raise client_error(BEING_MODIFIED_DELETE)
     if queue.state == ENABLED:
@@ -350,11 +353,11 @@ def delete(backend: BatchBackend, scheduler: Scheduler, identifier: str) -> None
 
     def deleted() -> None:
         queue.status = DELETED
-        queue.begin(DELETED, scheduler, forget, current_settings().deleted_visible_seconds)
+        queue.begin(DELETED, scheduler, forget, scheduler.settings.deleted_visible_seconds)
 
     def forget() -> None:
-        if backend._job_queues.get(queue.arn) is queue:
-            del backend._job_queues[queue.arn]
+        if region.job_queues.get(queue.arn) is queue:
+            del region.job_queues[queue.arn]
 
     queue.begin(DELETING, scheduler, deleted)
     scheduler.terminate_queue(queue, f"Job queue {queue.name} was deleted")

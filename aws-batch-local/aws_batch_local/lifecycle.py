@@ -14,9 +14,7 @@ import binascii
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from moto.batch.exceptions import ClientException
-
-from aws_batch_local.settings import current_settings
+from aws_batch_local.errors import ClientException
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -93,7 +91,7 @@ class Lifecycle:
             if self._generation == generation:
                 then()
 
-        scheduler.call_later(current_settings().infrastructure_seconds if delay is None else delay, finish)
+        scheduler.call_later(scheduler.settings.infrastructure_seconds if delay is None else delay, finish)
 
     def settle(self, reason: str | None, healthy_reason: str) -> None:
         """End a transition: INVALID with ``reason``, or VALID with ``healthy_reason``."""

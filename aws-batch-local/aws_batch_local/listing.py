@@ -12,8 +12,7 @@ import base64
 import binascii
 from typing import TYPE_CHECKING, Any
 
-from moto.batch.exceptions import ClientException
-
+from aws_batch_local.errors import ClientException
 from aws_batch_local.jobs import RUNNING, STATUSES
 
 if TYPE_CHECKING:
@@ -84,7 +83,7 @@ def _filter_predicate(name: str, values: Sequence[str]) -> Callable[[BatchJob | 
     return lambda job: job.created_at > moment
 
 
-def _candidates(store: JobStore, backend: Any, request: dict[str, Any]) -> Sequence[BatchJob | NodeJob]:
+def _candidates(store: JobStore, region: Any, request: dict[str, Any]) -> Sequence[BatchJob | NodeJob]:
     if request.get("arrayJobId"):
         parent = store.get(request["arrayJobId"])
         return parent.children if parent is not None else []
@@ -92,7 +91,7 @@ def _candidates(store: JobStore, backend: Any, request: dict[str, Any]) -> Seque
         parent = store.get(request["multiNodeJobId"])
         return parent.node_jobs if parent is not None else []
     if request.get("jobQueue"):
-        queue = backend.get_job_queue(request["jobQueue"])
+        queue = region.get_job_queue(request["jobQueue"])
         if queue is None:
             raise ClientException(f"Job queue {request['jobQueue']} does not exist")
         return store.queue_jobs(queue.arn)
@@ -106,7 +105,7 @@ def _status_predicate(request: dict[str, Any]) -> Callable[[BatchJob | NodeJob],
     return lambda job: job.status == status
 
 
-def list_jobs(store: JobStore, backend: Any, request: dict[str, Any]) -> dict[str, Any]:
+def list_jobs(store: JobStore, region: Any, request: dict[str, Any]) -> dict[str, Any]:
     """Return the ListJobs response for ``request`` (the SubmitJob-style JSON body)."""
     filters = request.get("filters") or []
     if len(filters) > 1:
@@ -133,7 +132,7 @@ def list_jobs(store: JobStore, backend: Any, request: dict[str, Any]) -> dict[st
             return True
         return job.seq < resume if newest_first else job.seq > resume
 
-    candidates = _candidates(store, backend, request)
+    candidates = _candidates(store, region, request)
     ordered = reversed(candidates) if newest_first else iter(candidates)
     summaries: list[dict[str, Any]] = []
     last_sequence: int | None = None

@@ -15,8 +15,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from moto.batch.utils import make_arn_for_job
-
+from aws_batch_local.arns import job_arn
 from aws_batch_local.jobs import (
     FAILED,
     RUNNABLE,
@@ -209,7 +208,7 @@ def ensure_nodes(parent: BatchJob, account_id: str, region: str) -> list[NodeJob
                     parent=parent,
                     index=index,
                     job_id=job_id,
-                    arn=make_arn_for_job(account_id, job_id, region),
+                    arn=job_arn(account_id, region, job_id),
                     created_at=created_at,
                 )
             )

@@ -21,13 +21,13 @@ RESERVED_AT_START = 4
 
 def _subnet_cidr(environment: Any) -> str:
     """Return the CIDR block of the compute environment's first subnet known to moto's EC2 model."""
-    backend = getattr(environment, "backend", None)
+    region = getattr(environment, "region", None)
     resources = getattr(environment, "compute_resources", None) or {}
-    if backend is None:
+    if region is None:
         return FALLBACK_CIDR
     for subnet_id in resources.get("subnets") or []:
         try:
-            return str(backend.ec2_backend.get_subnet(subnet_id).cidr_block)
+            return str(region.moto.ec2.get_subnet(subnet_id).cidr_block)
         except Exception:  # an unknown subnet: try the next one
             continue
     return FALLBACK_CIDR

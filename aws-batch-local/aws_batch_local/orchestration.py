@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.batch.exceptions import ClientException
+from aws_batch_local.errors import ClientException
 
 EKS_QUEUE_TYPE = "EKS"
 #: AWS's message (seen on AWS, quoted in public bug reports) for ECS overrides on an EKS job.

@@ -53,7 +53,7 @@ def canonical_retry_strategy(strategy: Mapping[str, Any]) -> dict[str, Any]:
     """Return a copy of ``strategy`` with each ``evaluateOnExit[].action`` as the RetryAction enum.
 
     AWS accepts the action in any case ("The values aren't case sensitive", API reference
-    EvaluateOnExit); botocore's model answers ``RETRY`` or ``EXIT``. moto stores it lowercased.
+    EvaluateOnExit); botocore's model answers ``RETRY`` or ``EXIT``.
     """
     canonical = copy.deepcopy(dict(strategy))
     for rule in canonical.get("evaluateOnExit") or []:

@@ -1,4 +1,4 @@
-"""Move one backend's jobs through their statuses from one scheduler thread.
+"""Move one region's jobs through their statuses from one scheduler thread.
 
 Statuses go SUBMITTED, PENDING (dependencies), RUNNABLE (capacity), STARTING, RUNNING and end in
 SUCCEEDED or FAILED; each lasts at least ``step_seconds`` so a poller can observe it. Every change
@@ -28,12 +28,11 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from moto.batch.utils import make_arn_for_job
-
+from aws_batch_local.arns import job_arn
 from aws_batch_local.attempt_units import DEPENDENCY_STOP_EXIT_CODE, WAITING, attempt_units
 from aws_batch_local.capacity import is_dispatchable, job_vcpus, place
 from aws_batch_local.containers import awslogs_destination
@@ -87,7 +86,6 @@ from aws_batch_local.ready import FairShareReadyQueue, ReadyQueue
 from aws_batch_local.retry import should_retry
 from aws_batch_local.scheduling_policies import share_weight
 from aws_batch_local.secrets import SecretResolutionError, resolve_secrets
-from aws_batch_local.settings import current_settings
 from aws_batch_local.store import JobStore
 
 if TYPE_CHECKING:
@@ -95,11 +93,9 @@ if TYPE_CHECKING:
 
     from aws_batch_local.attempt_units import Unit
     from aws_batch_local.process import LinesCallback, ProcessHandle
+    from aws_batch_local.region import BatchRegion
 
 logger = logging.getLogger(__name__)
-
-_SCHEDULER_ATTRIBUTE = "_airflow_batch_scheduler"
-_scheduler_lock = threading.Lock()
 
 _ADVANCE = "advance"
 _TIMEOUT = "timeout"
@@ -123,24 +119,6 @@ class _LaunchPlan:
     sinks: dict[int, LinesCallback]
 
 
-def scheduler_for(backend: Any) -> Scheduler:
-    """Return the scheduler of a Batch backend, starting it on first use."""
-    scheduler = backend.__dict__.get(_SCHEDULER_ATTRIBUTE)
-    if scheduler is not None:
-        return scheduler
-    with _scheduler_lock:
-        scheduler = backend.__dict__.get(_SCHEDULER_ATTRIBUTE)
-        if scheduler is None:
-            scheduler = Scheduler(backend)
-            backend.__dict__[_SCHEDULER_ATTRIBUTE] = scheduler
-        return scheduler
-
-
-def existing_scheduler(backend: Any) -> Scheduler | None:
-    """Return the scheduler of a Batch backend if it was started."""
-    return backend.__dict__.get(_SCHEDULER_ATTRIBUTE)
-
-
 def reason_matches(status_reason: str | None, reason: str) -> bool:
     """Return whether a job's statusReason is the one a jobStateTimeLimitAction names.
 
@@ -154,10 +132,11 @@ def reason_matches(status_reason: str | None, reason: str) -> bool:
 
 
 class Scheduler:
-    """Own the jobs of one moto Batch backend and run them as local processes."""
+    """Own the jobs of one region and run them as local processes."""
 
-    def __init__(self, backend: Any) -> None:
-        self._backend = backend
+    def __init__(self, region: BatchRegion) -> None:
+        self._region = region
+        self.settings = region.settings
         self.lock = threading.RLock()
         self._wakeup = threading.Condition(self.lock)
         self.store = JobStore()
@@ -171,7 +150,7 @@ class Scheduler:
         self._slots_in_use = 0
         self._stopped = False
         self._thread = threading.Thread(
-            target=self._run, name=f"batch-emulator-scheduler-{backend.region_name}", daemon=True
+            target=self._run, name=f"batch-emulator-scheduler-{region.region_name}", daemon=True
         )
         self._thread.start()
 
@@ -253,7 +232,7 @@ class Scheduler:
                 self.terminate(job, reason)
 
     def shutdown(self) -> None:
-        """Stop the scheduler thread and kill every process of this backend."""
+        """Stop the scheduler thread and kill every process of this region."""
         with self._wakeup:
             self._stopped = True
             for job in self.store.all_jobs():
@@ -285,7 +264,7 @@ class Scheduler:
     def _wait_seconds(self) -> float | None:
         now = time.monotonic()
         moments = [heap[0][0] for heap in (self._timers, self._callbacks) if heap]
-        if self._slots_in_use < current_settings().max_running:
+        if self._slots_in_use < self.settings.max_running:
             for ready in self._ready.values():
                 eligible = ready.next_eligible(now)
                 if eligible is not None:
@@ -293,7 +272,7 @@ class Scheduler:
         return max(0.0, min(moments) - now) if moments else None
 
     def _step(self) -> float:
-        return current_settings().step_seconds
+        return self.settings.step_seconds
 
     def _schedule(
         self, due: float, action: str, job: BatchJob, expected_status: str, attempt: int = 0
@@ -388,14 +367,14 @@ class Scheduler:
         entered = time.monotonic()
         containers = parent.containers()
         parent.status_summary = {PENDING: parent.array_size}
-        account_id, region = self._backend.account_id, self._backend.region_name
-        tags = self._backend.list_tags_for_resource(parent.arn)
+        account_id, region = self._region.account_id, self._region.region_name
+        tags = self._region.list_tags_for_resource(parent.arn)
         for index in range(parent.array_size):
             dependencies = self._child_dependencies(parent, index)
             child_id = f"{parent.job_id}:{index}"
             child = BatchJob(
                 job_id=child_id,
-                arn=make_arn_for_job(account_id, child_id, region),
+                arn=job_arn(account_id, region, child_id),
                 name=parent.name,
                 queue=parent.queue,
                 definition=parent.definition,
@@ -422,7 +401,7 @@ class Scheduler:
             parent.children.append(child)
             self.store.add(child)
             if tags:
-                self._backend.tag_resource(child.arn, tags)
+                self._region.tag_resource(child.arn, tags)
             self._schedule(entered + self._step(), _ADVANCE, child, PENDING)
 
     def _child_dependencies(self, parent: BatchJob, index: int) -> list[dict[str, str]]:
@@ -484,7 +463,7 @@ class Scheduler:
         return ready
 
     def _share_weight(self, queue: Any, share: str) -> float:
-        policy = self._backend._scheduling_policies.get(getattr(queue, "schedule_policy", None) or "")
+        policy = self._region.scheduling_policies.get(getattr(queue, "schedule_policy", None) or "")
         return share_weight(policy.fairshare_policy if policy is not None else None, share)
 
     def _arm_time_limits(self, job: BatchJob) -> None:
@@ -508,7 +487,7 @@ class Scheduler:
                 return
 
     def _fill_slots(self, now: float) -> None:
-        max_running = current_settings().max_running
+        max_running = self.settings.max_running
         readies = sorted(self._ready.values(), key=lambda ready: -int(ready.queue.priority or 0))
         for ready in readies:
             while self._slots_in_use < max_running:
@@ -545,10 +524,10 @@ class Scheduler:
                 job.init_containers(),
                 job.containers(),
                 environment,
-                self._backend.region_name,
+                self._region.region_name,
             )
         elif job.kind == MULTINODE_KIND:
-            for node in ensure_nodes(job, self._backend.account_id, self._backend.region_name):
+            for node in ensure_nodes(job, self._region.account_id, self._region.region_name):
                 node_task_arn, node_instance_arn = self._task_arns(job)
                 if node.is_main and task_arn is not None:
                     node_task_arn, node_instance_arn = task_arn, instance_arn
@@ -557,13 +536,13 @@ class Scheduler:
             active.network_interfaces = fargate_network_interfaces(environment)
         job.active = active
         self._set_status(job, STARTING, None)
-        register_task_definitions_of(self._backend.ecs_backend, job)
+        register_task_definitions_of(self._region.moto.ecs, job)
         self._schedule(job.entered_status_at + self._step(), _ADVANCE, job, STARTING, active.number)
 
     def _task_arns(self, job: BatchJob) -> tuple[str, str | None]:
         environment = job.compute_environment
         cluster = environment.ecs_name if environment is not None else "emulator"
-        prefix = f"arn:aws:ecs:{self._backend.region_name}:{self._backend.account_id}"
+        prefix = f"arn:aws:ecs:{self._region.region_name}:{self._region.account_id}"
         task_arn = f"{prefix}:task/{cluster}/{uuid.uuid4().hex}"
         if is_fargate(environment):
             return task_arn, None
@@ -591,11 +570,11 @@ class Scheduler:
         if first and active.pod is None:
             for unit in units:
                 unit.log_group, unit.log_stream_name = self._awslogs_destination(job, active, unit.index)
-                sink = CloudWatchLogSink(self._backend.logs_backend, unit.log_group, unit.log_stream_name)
+                sink = CloudWatchLogSink(self._region.moto.logs, unit.log_group, unit.log_stream_name)
                 active.sinks[unit.index] = sink.write
         ready = units.ready()
         self._initialize_tasks(job, active, ready)
-        settings = current_settings()
+        settings = replace(self.settings, region=self._region.region_name)
         specs: dict[int, LaunchSpec] = {}
         for index in ready:
             if units[index].state != WAITING:
@@ -628,7 +607,7 @@ class Scheduler:
         its units are not run, with the error as their reason.
         """
         units = active.units
-        account_id, region = self._backend.account_id, self._backend.region_name
+        account_id, region = self._region.account_id, self._region.region_name
         for task in sorted({units[index].task for index in ready if index not in active.secrets}):
             members = units.of_task(task)
             try:
@@ -658,7 +637,7 @@ class Scheduler:
             unit = active.units[index]
             unit.log_group, unit.log_stream_name = active.pod.start(index)
             sink = ContainerInsightsSink(
-                self._backend.logs_backend, active.pod, index, unit.log_group, unit.log_stream_name
+                self._region.moto.logs, active.pod, index, unit.log_group, unit.log_stream_name
             )
             active.sinks[index] = sink.write
         return active.sinks[index]
@@ -827,10 +806,9 @@ class Scheduler:
             if handle is not None:
                 supervisor().stop(handle, self._grace(active.units[index]))
 
-    @staticmethod
-    def _grace(unit: Unit) -> float:
+    def _grace(self, unit: Unit) -> float:
         """Return a unit's time between SIGTERM and SIGKILL: its stopTimeout, else the kill grace."""
-        return current_settings().kill_grace_seconds if unit.stop_timeout is None else unit.stop_timeout
+        return self.settings.kill_grace_seconds if unit.stop_timeout is None else unit.stop_timeout
 
     # ------------------------------------------------------------------------------- endings
 

@@ -1,6 +1,6 @@
-"""Fair-share scheduling policies: AWS's validation on top of moto's SchedulingPolicy model.
+"""Fair-share scheduling policies with AWS Batch's validation.
 
-moto stores policies but checks nothing. AWS Batch limits the name (up to 128 letters, numbers,
+AWS Batch limits the name (up to 128 letters, numbers,
 hyphens and underscores), ``shareDecaySeconds`` (0..604,800), ``computeReservation`` (0..99),
 each share's ``weightFactor`` (0.0001..999.9999), refuses overlapping share identifiers
 (``UserA*`` with ``UserA-1``), and refuses to delete a policy a job queue still uses.
@@ -8,11 +8,12 @@ each share's ``weightFactor`` (0.0001..999.9999), refuses overlapping share iden
 
 from __future__ import annotations
 
+import copy
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from moto.batch.models import SchedulingPolicy
-
+from aws_batch_local.arns import scheduling_policy_arn
 from aws_batch_local.lifecycle import (
     DELETED,
     FOUND_JOB_QUEUE_RELATIONSHIP,
@@ -22,7 +23,7 @@ from aws_batch_local.lifecycle import (
 )
 
 if TYPE_CHECKING:
-    from moto.batch.models import BatchBackend
+    from aws_batch_local.region import BatchRegion
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 SHARE_PATTERN = re.compile(r"^[A-Za-z0-9]{1,255}\*?$")
@@ -31,6 +32,24 @@ MAX_COMPUTE_RESERVATION = 99
 MIN_WEIGHT, MAX_WEIGHT = 0.0001, 999.9999
 MAX_SHARES = 500
 DEFAULT_WEIGHT = 1.0
+
+
+@dataclass(eq=False)
+class SchedulingPolicy:
+    """A fair-share scheduling policy: name, ARN and its (normalized) FairsharePolicy."""
+
+    name: str
+    arn: str
+    fairshare_policy: dict[str, Any]
+
+    def describe(self, tags: dict[str, str]) -> dict[str, Any]:
+        """Return the SchedulingPolicyDetail shape."""
+        return {
+            "name": self.name,
+            "arn": self.arn,
+            "fairsharePolicy": copy.deepcopy(self.fairshare_policy),
+            "tags": tags,
+        }
 
 
 def _overlaps(first: str, second: str) -> bool:
@@ -95,49 +114,49 @@ def share_weight(fairshare_policy: dict[str, Any] | None, share: str) -> float:
     return best[1] if best is not None else DEFAULT_WEIGHT
 
 
-def queues_using(backend: BatchBackend, policy_arn: str) -> list[Any]:
+def queues_using(region: BatchRegion, policy_arn: str) -> list[Any]:
     """Return the job queues (not yet DELETED) whose scheduling policy is ``policy_arn``."""
     return [
         queue
-        for queue in backend._job_queues.values()
+        for queue in region.job_queues.values()
         if getattr(queue, "schedule_policy", None) == policy_arn and getattr(queue, "status", "") != DELETED
     ]
 
 
 def create_scheduling_policy(
-    self: BatchBackend, name: str, fairshare_policy: dict[str, Any], tags: dict[str, str] | None
+    region: BatchRegion, name: str, fairshare_policy: dict[str, Any], tags: dict[str, str] | None
 ) -> SchedulingPolicy:
     """CreateSchedulingPolicy: validate name and policy, refuse a duplicate name."""
     if not name or NAME_PATTERN.match(name) is None:
         raise client_error(
             f"Scheduling policy name {name!r} must be 1 to 128 letters, numbers, hyphens and underscores"
         )
-    if any(policy.name == name for policy in self._scheduling_policies.values()):
+    if any(policy.name == name for policy in region.scheduling_policies.values()):
         raise client_error(OBJECT_ALREADY_EXISTS)
     policy = SchedulingPolicy(
-        self.account_id,
-        self.region_name,
         name,
+        scheduling_policy_arn(region.account_id, region.region_name, name),
         normalize_fairshare_policy(fairshare_policy),
-        self,
-        tags or {},
     )
-    self._scheduling_policies[policy.arn] = policy
+    if tags:
+        region.tag_resource(policy.arn, dict(tags))
+    region.scheduling_policies[policy.arn] = policy
     return policy
 
 
-def update_scheduling_policy(self: BatchBackend, arn: str, fairshare_policy: dict[str, Any]) -> None:
+def update_scheduling_policy(region: BatchRegion, arn: str, fairshare_policy: dict[str, Any]) -> None:
     """UpdateSchedulingPolicy: replace the fair-share policy of an existing policy."""
-    policy = self._scheduling_policies.get(arn or "")
+    policy = region.scheduling_policies.get(arn or "")
     if policy is None:
         raise does_not_exist(arn)
     policy.fairshare_policy = normalize_fairshare_policy(fairshare_policy)
 
 
-def delete_scheduling_policy(self: BatchBackend, arn: str) -> None:
+def delete_scheduling_policy(region: BatchRegion, arn: str) -> None:
     """DeleteSchedulingPolicy: refused while a job queue uses the policy."""
-    if arn not in self._scheduling_policies:
+    if arn not in region.scheduling_policies:
         raise does_not_exist(arn)
-    if queues_using(self, arn):
+    if queues_using(region, arn):
         raise client_error(FOUND_JOB_QUEUE_RELATIONSHIP)
-    del self._scheduling_policies[arn]
+    del region.scheduling_policies[arn]
+    region.tags.forget(arn)

@@ -1,4 +1,9 @@
-"""Serve the emulated AWS APIs on a local port, with Batch jobs that really run."""
+"""Serve the emulated AWS APIs on a local port, with Batch jobs that really run.
+
+One WSGI app: AWS Batch requests go to the emulator's own dispatch (``dispatch``), every other
+request to moto's server app, which serves the other services; ``/_emulator/...`` paths are the
+emulator's own (``shape_middleware``).
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,13 @@ import resource
 import threading
 from typing import TYPE_CHECKING, Any
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import make_server
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import WSGIRequestHandler, make_server
 
-from aws_batch_local.batch_extension import install, shutdown_all
 from aws_batch_local.bootstrap import BootstrapResult, bootstrap
+from aws_batch_local.dispatch import BatchDispatch
 from aws_batch_local.omit_nulls import OmitNullMembers
+from aws_batch_local.region import BatchRegions
 from aws_batch_local.settings import (
     DUMMY_ACCESS_KEY_ID,
     DUMMY_SECRET_ACCESS_KEY,
@@ -27,10 +33,22 @@ from aws_batch_local.shape_middleware import (
     enabled_by_environment,
 )
 
+try:  # moto's own server keeps S3 metadata headers with underscores (newer moto 5 releases)
+    from moto.moto_server.werkzeug_app import MotoRequestHandler as RequestHandler
+except ImportError:  # older moto 5 releases: werkzeug's handler, as their server used
+    RequestHandler = WSGIRequestHandler  # type: ignore[misc, assignment]
+
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
     from types import TracebackType
 
     from werkzeug.serving import BaseWSGIServer
+
+    StartResponse = Callable[..., Any]
+
+
+#: How often the serving loop looks for a stop request (a stop waits for the next look).
+SHUTDOWN_POLL_SECONDS = 0.05
 
 
 def airflow_connection_json(endpoint_url: str, region: str) -> str:
@@ -55,14 +73,17 @@ def _raise_open_file_limit() -> None:
 
 
 class _ServingThread:
-    """moto's WSGI app (as moto's own server composes it) behind ``middleware``, on a thread."""
+    """The emulator's WSGI app behind ``middleware``, on a thread."""
 
     def __init__(self, host: str, port: int, middleware: ShapeCheckMiddleware) -> None:
         self._server: BaseWSGIServer = make_server(
-            host, port, middleware, threaded=True, request_handler=MotoRequestHandler
+            host, port, middleware, threaded=True, request_handler=RequestHandler
         )
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="aws-emulator-http", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+            name="aws-emulator-http",
+            daemon=True,
         )
         self._thread.start()
 
@@ -84,8 +105,30 @@ def moto_app() -> Any:
     return OmitNullMembers(DomainDispatcherApplication(create_backend_app))
 
 
+class EmulatorApp:
+    """AWS Batch requests to ``batch``, every other request to ``other`` (moto's app)."""
+
+    def __init__(self, batch: BatchDispatch, other: Any) -> None:
+        self._batch = batch
+        self._other = other
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if self._batch.handles(environ):
+            return self._batch(environ, start_response)
+        return self._other(environ, start_response)
+
+
+class _Endpoint:
+    """The served app, set once the port (and so the settings handed to jobs) is known."""
+
+    app: Any = None
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        return self.app(environ, start_response)
+
+
 class EmulatorServer:
-    """A local AWS endpoint (moto's server) whose Batch jobs run as local processes.
+    """A local AWS endpoint whose Batch jobs run as local processes (the other services are moto's).
 
     :param host: address to listen on.
     :param port: port to listen on; 0 picks a free one (see ``port`` after ``start()``).
@@ -126,6 +169,7 @@ class EmulatorServer:
         self.resources: BootstrapResult | None = None
         self.shape_violations: ShapeViolationLog | None = ShapeViolationLog() if self.check_shapes else None
         self._server: _ServingThread | None = None
+        self.regions: BatchRegions | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -145,12 +189,12 @@ class EmulatorServer:
         """Start serving (and bootstrap, unless disabled); return self."""
         _raise_open_file_limit()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        install()
+        endpoint = _Endpoint()
         self._server = _ServingThread(
-            self.host, self.port, ShapeCheckMiddleware(moto_app(), self.shape_violations)
+            self.host, self.port, ShapeCheckMiddleware(endpoint, self.shape_violations)
         )
         self.port = self._server.port
-        install(
+        self.regions = BatchRegions(
             EmulatorSettings(
                 max_running=self.max_running,
                 step_seconds=self.step_seconds,
@@ -160,13 +204,15 @@ class EmulatorServer:
                 min_time_limit_seconds=self.min_time_limit_seconds,
             )
         )
+        endpoint.app = EmulatorApp(BatchDispatch(self.regions, self.region), moto_app())
         if self.bootstrap:
             self.resources = bootstrap(self.endpoint_url, self.region)
         return self
 
     def stop(self) -> None:
-        """Kill every job process and stop serving."""
-        shutdown_all()
+        """Stop every region's scheduler and job processes, then stop serving."""
+        if self.regions is not None:
+            self.regions.shutdown()
         if self._server is not None:
             self._server.stop()
             self._server = None

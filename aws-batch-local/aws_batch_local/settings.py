@@ -1,4 +1,4 @@
-"""Settings shared by every emulated Batch backend in this process."""
+"""How an emulator runs jobs and settles resources: one ``EmulatorSettings`` per server."""
 
 from __future__ import annotations
 
@@ -42,29 +42,17 @@ class EmulatorSettings:
         """Return how long a compute environment or job queue stays CREATING, UPDATING or DELETING."""
         return self.step_seconds * INFRASTRUCTURE_STEP_FACTOR
 
-
-_current = EmulatorSettings()
-
-
-def current_settings() -> EmulatorSettings:
-    """Return the settings in force."""
-    return _current
-
-
-def configure(settings: EmulatorSettings) -> None:
-    """Replace the settings in force; running schedulers read them on their next step."""
-    global _current
-    if settings.max_running < 1:
-        raise ValueError(f"max_running must be at least 1, got {settings.max_running}")
-    if settings.step_seconds < 0:
-        raise ValueError(f"step_seconds must not be negative, got {settings.step_seconds}")
-    if settings.deleted_visible_seconds < 0:
-        raise ValueError(
-            f"deleted_visible_seconds must not be negative, got {settings.deleted_visible_seconds}"
-        )
-    if not 1 <= settings.min_time_limit_seconds <= MAX_TIME_LIMIT_SECONDS:
-        raise ValueError(
-            f"min_time_limit_seconds must be between 1 and {MAX_TIME_LIMIT_SECONDS}, "
-            f"got {settings.min_time_limit_seconds}"
-        )
-    _current = settings
+    def __post_init__(self) -> None:
+        if self.max_running < 1:
+            raise ValueError(f"max_running must be at least 1, got {self.max_running}")
+        if self.step_seconds < 0:
+            raise ValueError(f"step_seconds must not be negative, got {self.step_seconds}")
+        if self.deleted_visible_seconds < 0:
+            raise ValueError(
+                f"deleted_visible_seconds must not be negative, got {self.deleted_visible_seconds}"
+            )
+        if not 1 <= self.min_time_limit_seconds <= MAX_TIME_LIMIT_SECONDS:
+            raise ValueError(
+                f"min_time_limit_seconds must be between 1 and {MAX_TIME_LIMIT_SECONDS}, "
+                f"got {self.min_time_limit_seconds}"
+            )

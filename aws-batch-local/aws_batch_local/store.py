@@ -1,4 +1,4 @@
-"""Index the jobs of one Batch backend by id, ARN, queue and dependency, so lookups cost O(1)."""
+"""Index the jobs of one region by id, ARN, queue and dependency, so lookups cost O(1)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 class JobStore:
-    """Every job of one backend, indexed for DescribeJobs, ListJobs and dependency wake-ups."""
+    """Every job of one region, indexed for DescribeJobs, ListJobs and dependency wake-ups."""
 
     def __init__(self) -> None:
         self._by_id: dict[str, BatchJob] = {}

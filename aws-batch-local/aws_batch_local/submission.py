@@ -7,16 +7,15 @@ import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from moto.batch.exceptions import ClientException
-from moto.batch.models import JOB_NAME_REGEX
-from moto.batch.utils import make_arn_for_job
-
+from aws_batch_local.arns import job_arn
 from aws_batch_local.ecs_definitions import check_ecs_submission
+from aws_batch_local.errors import ClientException
 from aws_batch_local.jobs import BatchJob, now_ms
 from aws_batch_local.orchestration import check_orchestration
 from aws_batch_local.retry import canonical_retry_strategy
 
 if TYPE_CHECKING:
+    from aws_batch_local.region import BatchRegion
     from aws_batch_local.store import JobStore
 
 MIN_ARRAY_SIZE = 2
@@ -26,21 +25,15 @@ MAX_ATTEMPTS = 10
 MAX_TAGS = 50
 DEPENDENCY_TYPES = ("N_TO_N", "SEQUENTIAL")
 MAX_SCHEDULING_PRIORITY = 9999
+#: AWS: up to 128 letters, numbers, hyphens and underscores, starting with a letter or number.
+JOB_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 SHARE_IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z0-9]{1,255}\*?$")
 _GONE_QUEUE_STATUSES = ("DELETING", "DELETED")
 
 
-def resolve_job_definition(backend: Any, identifier: str) -> Any:
+def resolve_job_definition(region: BatchRegion, identifier: str) -> Any:
     """Return the job definition named by ARN, ``name:revision`` or ``name`` (latest ACTIVE revision)."""
-    if identifier.startswith("arn:") or ":" in identifier:
-        definition = backend.get_job_definition(identifier)
-    else:
-        revisions = [
-            definition
-            for definition in backend._job_definitions.values()
-            if definition.name == identifier and definition.status == "ACTIVE"
-        ]
-        definition = max(revisions, key=lambda item: item.revision, default=None)
+    definition = region.job_definitions.get(identifier)
     if definition is None:
         raise ClientException(f"Job definition {identifier} does not exist")
     return definition
@@ -128,13 +121,13 @@ def _validate_fair_share(queue: Any, definition: Any, request: dict[str, Any]) -
     return int(priority)
 
 
-def build_job(backend: Any, store: JobStore, request: dict[str, Any]) -> BatchJob:
+def build_job(region: BatchRegion, store: JobStore, request: dict[str, Any]) -> BatchJob:
     """Validate a SubmitJob request body and return the new job (not yet scheduled)."""
     name = request.get("jobName") or ""
-    if JOB_NAME_REGEX.match(name) is None:
+    if JOB_NAME_PATTERN.match(name) is None:
         raise ClientException("Job name should match valid pattern")
-    definition = resolve_job_definition(backend, str(request.get("jobDefinition") or ""))
-    queue = backend.get_job_queue(str(request.get("jobQueue") or ""))
+    definition = resolve_job_definition(region, str(request.get("jobDefinition") or ""))
+    queue = region.get_job_queue(str(request.get("jobQueue") or ""))
     if queue is None or getattr(queue, "status", "") in _GONE_QUEUE_STATUSES:
         raise ClientException(f"Job queue {request.get('jobQueue')} does not exist")
     if queue.state != "ENABLED":
@@ -151,9 +144,9 @@ def build_job(backend: Any, store: JobStore, request: dict[str, Any]) -> BatchJo
         raise ClientException(f"A job can have at most {MAX_TAGS} tags, got {len(tags)}")
 
     job_id = str(uuid.uuid4())
-    arn = make_arn_for_job(backend.account_id, job_id, backend.region_name)
+    arn = job_arn(region.account_id, region.region_name, job_id)
     if tags:
-        backend.tag_resource(arn, tags)
+        region.tag_resource(arn, tags)
     propagate_tags = request.get("propagateTags")
     return BatchJob(
         job_id=job_id,

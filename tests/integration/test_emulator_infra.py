@@ -10,13 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from aws_batch_local import install
-from aws_batch_local.bootstrap import bootstrap
 from aws_batch_local.jobs import RUNNABLE, BatchJob
 from aws_batch_local.ready import FairShareReadyQueue
-from aws_batch_local.settings import EmulatorSettings, configure, current_settings
+from tests.in_process import CREDENTIALS, REGION, fresh_emulator
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -922,15 +919,11 @@ def test_describe_pages(batch, account):
 
 @pytest.fixture
 def one_slot() -> Iterator[tuple[Any, str]]:
-    """An in-process emulator (moto.mock_aws) that runs one job at a time; yield (client, CE name)."""
-    previous = current_settings()
-    install(EmulatorSettings(max_running=1, step_seconds=0.02))
-    try:
-        with mock_aws():
-            resources = bootstrap(None, "us-east-1")
-            yield boto3.client("batch", region_name="us-east-1"), resources.compute_environment
-    finally:
-        configure(previous)
+    """An in-process emulator that runs one job at a time; yield (client, CE name)."""
+    with fresh_emulator(max_running=1) as emulator:
+        assert emulator.resources is not None
+        batch = boto3.client("batch", endpoint_url=emulator.endpoint_url, region_name=REGION, **CREDENTIALS)
+        yield batch, emulator.resources.compute_environment
 
 
 def started_order(batch: Any, job_ids: dict[str, str]) -> list[str]:

@@ -13,11 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from aws_batch_local import install
-from aws_batch_local.bootstrap import bootstrap
-from aws_batch_local.settings import EmulatorSettings, configure, current_settings
+from tests.in_process import CREDENTIALS, REGION, fresh_emulator
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -217,15 +214,11 @@ def test_unknown_queue_is_a_client_exception(batch):
 
 @pytest.fixture
 def one_slot() -> Iterator[tuple[Any, str]]:
-    """An in-process emulator (moto.mock_aws) that runs one job at a time; yield (client, CE name)."""
-    previous = current_settings()
-    install(EmulatorSettings(max_running=1, step_seconds=0.02))
-    try:
-        with mock_aws():
-            resources = bootstrap(None, "us-east-1")
-            yield boto3.client("batch", region_name="us-east-1"), resources.compute_environment
-    finally:
-        configure(previous)
+    """An in-process emulator that runs one job at a time; yield (client, CE name)."""
+    with fresh_emulator(max_running=1) as emulator:
+        assert emulator.resources is not None
+        batch = boto3.client("batch", endpoint_url=emulator.endpoint_url, region_name=REGION, **CREDENTIALS)
+        yield batch, emulator.resources.compute_environment
 
 
 def dispatch_order(batch: Any, queue: str, jobs: dict[str, str], blocker: str) -> tuple[list[str], list[str]]:

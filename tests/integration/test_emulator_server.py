@@ -1,4 +1,4 @@
-"""The emulator as a program and a library: CLI, bootstrap, moto pin and in-process use."""
+"""The emulator as a program and a library: CLI, bootstrap, in-process use, moto left untouched."""
 
 from __future__ import annotations
 
@@ -8,18 +8,18 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from aws_batch_local import install
-from aws_batch_local.batch_extension import UnsupportedMotoVersion, check_moto_version
 from aws_batch_local.bootstrap import DEFAULT_JOB_QUEUE, bootstrap
 from aws_batch_local.server import EmulatorServer
-from aws_batch_local.settings import EmulatorSettings, configure, current_settings
 from aws_batch_local.shape_middleware import REPORT_PATH, read_shape_report
+from tests.in_process import CREDENTIALS, REGION, fresh_emulator
 from tests.shape_report import assert_answers_match_botocore
 
 pytestmark = pytest.mark.integration
@@ -62,12 +62,6 @@ def test_bootstrap_is_idempotent(emulator):
     }
     assert first.eks_cluster_arn.endswith(":cluster/airflow-batch-emulator")
     assert len(emulator.client("ec2").describe_subnets(SubnetIds=[first.subnet_id])["Subnets"]) == 1
-
-
-def test_unsupported_moto_version_is_refused():
-    with pytest.raises(UnsupportedMotoVersion, match=r"moto\[server\]==5\.2\.5"):
-        check_moto_version("5.1.0")
-    check_moto_version("5.2.5")
 
 
 def _start_cli(*arguments: str) -> subprocess.Popen[str]:
@@ -143,13 +137,9 @@ def test_cli_prints_connection_and_exits_cleanly_on_sigterm(tmp_path):
     assert not marker.exists(), "the job's process must die with the emulator"
 
 
-def test_install_runs_jobs_in_process_with_mock_aws():
-    previous = current_settings()
-    install(EmulatorSettings(step_seconds=0.02))
-    install()
-    with mock_aws():
-        bootstrap(None, "us-east-1")
-        batch = boto3.client("batch", region_name="us-east-1")
+def test_an_in_process_emulator_runs_jobs():
+    with fresh_emulator() as emulator:
+        batch = boto3.client("batch", endpoint_url=emulator.endpoint_url, region_name=REGION, **CREDENTIALS)
         definition = batch.register_job_definition(
             jobDefinitionName="in-process",
             type="container",
@@ -169,10 +159,10 @@ def test_install_runs_jobs_in_process_with_mock_aws():
         ):
             assert time.monotonic() < deadline
             time.sleep(0.02)
-        events = boto3.client("logs", region_name="us-east-1").get_log_events(
+        logs = boto3.client("logs", endpoint_url=emulator.endpoint_url, region_name=REGION, **CREDENTIALS)
+        events = logs.get_log_events(
             logGroupName="/aws/batch/job", logStreamName=detail["container"]["logStreamName"]
         )["events"]
-    configure(previous)
 
     assert detail["status"] == "SUCCEEDED"
     assert [event["message"] for event in events] == ["in-process run"]
@@ -236,15 +226,15 @@ def test_the_cli_switch_turns_shape_checking_on_and_off(flag, enabled):
 
 
 def test_an_answer_that_drifts_from_botocore_is_reported_by_operation_and_path(monkeypatch):
-    from aws_batch_local import batch_extension
+    from aws_batch_local import batch_api
 
-    describe_jobs = batch_extension.describe_jobs
+    describe_jobs = batch_api.describe_jobs
 
-    def describe_with_drift(backend, jobs):
-        return [{**job, "exitCode": 3, "isCancelled": "no"} for job in describe_jobs(backend, jobs)]
+    def describe_with_drift(region, request):
+        jobs = describe_jobs(region, request)["jobs"]
+        return {"jobs": [{**job, "exitCode": 3, "isCancelled": "no"} for job in jobs]}
 
-    monkeypatch.setattr(batch_extension, "describe_jobs", describe_with_drift)
-    previous = current_settings()
+    monkeypatch.setitem(batch_api.HANDLERS, "DescribeJobs", describe_with_drift)
     with EmulatorServer(port=0, check_shapes=True) as server:
         batch = boto3.client(
             "batch",
@@ -268,7 +258,6 @@ def test_an_answer_that_drifts_from_botocore_is_reported_by_operation_and_path(m
         batch.describe_jobs(jobs=[job_id])
         batch.describe_jobs(jobs=[job_id])
         report = read_shape_report(server.endpoint_url)
-    configure(previous)
 
     assert report["checked"]["batch:DescribeJobs"] == 2
     assert {(item["path"], item["problem"], item["count"]) for item in report["violations"]} == {
@@ -276,3 +265,94 @@ def test_an_answer_that_drifts_from_botocore_is_reported_by_operation_and_path(m
         ("jobs[0].isCancelled", "expected boolean, got string 'no'", 2),
     }
     assert {item["operation"] for item in report["violations"]} == {"batch:DescribeJobs"}
+
+
+# -- moto only through its public interfaces -----------------------------------------------------------------
+
+
+def _moto_batch_state() -> dict[str, Any]:
+    from moto.batch import urls as batch_urls
+    from moto.batch.models import BatchBackend, JobDefinition
+    from moto.batch.responses import BatchResponse
+
+    classes = {cls.__name__: dict(vars(cls)) for cls in (BatchBackend, BatchResponse, JobDefinition)}
+    return {**classes, "url_paths": dict(batch_urls.url_paths), "url_bases": list(batch_urls.url_bases)}
+
+
+def test_moto_batch_is_untouched_after_the_emulator_serves_a_job():
+    before = _moto_batch_state()
+    with fresh_emulator() as emulator:
+        batch = boto3.client("batch", endpoint_url=emulator.endpoint_url, region_name=REGION, **CREDENTIALS)
+        definition = batch.register_job_definition(
+            jobDefinitionName="untouched",
+            type="container",
+            containerProperties={
+                "image": "alpine",
+                "command": ["true"],
+                "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "64"}],
+            },
+        )["jobDefinitionArn"]
+        job_id = batch.submit_job(jobName="untouched", jobQueue=DEFAULT_JOB_QUEUE, jobDefinition=definition)[
+            "jobId"
+        ]
+        assert batch.describe_jobs(jobs=[job_id])["jobs"][0]["jobId"] == job_id
+
+    assert _moto_batch_state() == before
+
+
+def _raw_batch_call(endpoint: str, method: str, path: str, body: bytes | None) -> tuple[int, dict, dict]:
+    request = urllib.request.Request(f"{endpoint}{path}", data=body, method=method)
+    request.add_header("Content-Type", "application/json")
+    request.add_header(
+        "Authorization", "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/batch/aws4_request, ..."
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, dict(answer.headers), json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read())
+
+
+def test_batch_errors_are_answered_as_rest_json_does():
+    with fresh_emulator(bootstrap=False) as emulator:
+        status, headers, body = _raw_batch_call(
+            emulator.endpoint_url, "POST", "/v1/submitjob", json.dumps({"jobName": "x"}).encode()
+        )
+        assert status == 400
+        assert headers["x-amzn-ErrorType"] == "ClientException"
+        assert body["message"]
+        status, headers, body = _raw_batch_call(emulator.endpoint_url, "POST", "/v1/describejobs", b"[1")
+        assert (status, headers["x-amzn-ErrorType"]) == (400, "ClientException")
+        status, _, body = _raw_batch_call(
+            emulator.endpoint_url,
+            "GET",
+            "/v1/tags/arn%3Aaws%3Abatch%3Aus-east-1%3A123456789012%3Ajob%2Fnone",
+            None,
+        )
+        assert status == 400
+        assert "does not exist" in body["message"]
+
+
+def test_tags_of_every_batch_resource():
+    with fresh_emulator() as emulator:
+        batch = boto3.client("batch", endpoint_url=emulator.endpoint_url, region_name=REGION, **CREDENTIALS)
+        [queue] = batch.describe_job_queues(jobQueues=[DEFAULT_JOB_QUEUE])["jobQueues"]
+        policy = batch.create_scheduling_policy(name="tagged", tags={"team": "a"})["arn"]
+        definition = batch.register_job_definition(
+            jobDefinitionName="tagged",
+            type="container",
+            tags={"team": "a"},
+            containerProperties={
+                "image": "alpine",
+                "command": ["true"],
+                "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "64"}],
+            },
+        )["jobDefinitionArn"]
+        for arn in (queue["jobQueueArn"], policy, definition):
+            batch.tag_resource(resourceArn=arn, tags={"stage": "test"})
+            batch.untag_resource(resourceArn=arn, tagKeys=["team"])
+            assert batch.list_tags_for_resource(resourceArn=arn)["tags"] == {"stage": "test"}
+        [described] = batch.describe_job_definitions(jobDefinitions=[definition])["jobDefinitions"]
+        [policy_detail] = batch.describe_scheduling_policies(arns=[policy])["schedulingPolicies"]
+        [queue_detail] = batch.describe_job_queues(jobQueues=[DEFAULT_JOB_QUEUE])["jobQueues"]
+        assert described["tags"] == policy_detail["tags"] == queue_detail["tags"] == {"stage": "test"}

@@ -1,37 +1,47 @@
-"""Fixtures for unit tests: hooks on moto's in-process AWS (no server, no network)."""
+"""Fixtures for unit tests: hooks on the emulator running in this process (a free port, no patch)."""
 
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import pytest
-from moto import mock_aws
 
 from airflow_batch_plugin.hooks.batch import BatchHook
+from tests.in_process import CREDENTIALS, REGION, fresh_emulator
 
-MOTO_CONNECTION = json.dumps(
-    {"conn_type": "aws", "login": "testing", "password": "testing", "extra": {"region_name": "us-east-1"}}
-)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from aws_batch_local import EmulatorServer
+
+
+def _point_at(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Send the default connection, and every boto3 client made without an endpoint, to ``emulator``."""
+    connection = {
+        "conn_type": "aws",
+        "login": CREDENTIALS["aws_access_key_id"],
+        "password": CREDENTIALS["aws_secret_access_key"],
+        "extra": {"region_name": REGION, "endpoint_url": emulator.endpoint_url},
+    }
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", CREDENTIALS["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", CREDENTIALS["aws_secret_access_key"])
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
 
 
 @pytest.fixture
-def hook(monkeypatch):
-    """A BatchHook on the default connection, inside moto's in-process AWS."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", MOTO_CONNECTION)
-    with mock_aws():
+def hook(monkeypatch: pytest.MonkeyPatch) -> Iterator[BatchHook]:
+    """A BatchHook on the default connection, on an in-process emulator without bootstrap."""
+    with fresh_emulator(bootstrap=False) as emulator:
+        _point_at(emulator, monkeypatch)
         yield BatchHook()
 
 
 @pytest.fixture
-def emulated_hook(hook):
-    """The hook, with the emulator's Batch model and bootstrap (queue, roles) inside mock_aws."""
-    from aws_batch_local import install
-    from aws_batch_local.bootstrap import bootstrap
-    from aws_batch_local.settings import EmulatorSettings, configure, current_settings
-
-    previous = current_settings()
-    install(EmulatorSettings(step_seconds=0.02))
-    bootstrap(None, "us-east-1")
-    yield hook
-    configure(previous)
+def emulated_hook(monkeypatch: pytest.MonkeyPatch) -> Iterator[BatchHook]:
+    """The hook on an in-process emulator with its bootstrap (network, roles, queues)."""
+    with fresh_emulator() as emulator:
+        _point_at(emulator, monkeypatch)
+        yield BatchHook()
