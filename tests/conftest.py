@@ -37,6 +37,71 @@ STARTUP_TIMEOUT_SECONDS = 60.0
 DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
+#: The test modules that take longest, longest first. ``make test`` runs the suite on several
+#: pytest-xdist workers (``--dist loadgroup --no-loadscope-reorder``), which take work in
+#: collection order: these start first so that none of them is left running alone at the end.
+#: Then the other end-to-end modules, the integration modules, and the unit tests (small, quick
+#: groups that fill the workers' gaps).
+SLOWEST_FIRST = (
+    "tests/e2e/test_fault_late_fanout.py",
+    "tests/e2e/test_batch_infra_dag.py",
+    "tests/e2e/test_fault_etl.py",
+    "tests/e2e/test_job_kinds.py",
+    "tests/e2e/test_operator_scenarios.py",
+)
+TIERS = ("tests/e2e/", "tests/integration/", "tests/unit/")
+#: The tests that share ``etl_stack`` (one api-server per session) run together on one worker.
+STACK_GROUP = "etl_stack"
+
+
+def _module_scoped_params(item: pytest.Item) -> str:
+    """The ids of the module-scoped parametrized fixtures of ``item`` ('' if it has none)."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return ""
+    definitions = getattr(item, "_fixtureinfo", None)
+    names = sorted(
+        name
+        for name in callspec.params
+        if definitions is not None
+        and any(fixture.scope == "module" for fixture in definitions.name2fixturedefs.get(name, ()))
+    )
+    return "-".join(f"{name}={callspec.id}" for name in names)
+
+
+def work_group(item: pytest.Item) -> str:
+    """The group of tests that run on one worker, one after another: the ``etl_stack`` tests, else
+    the module's tests (a module-scoped parametrized fixture's runs make a group each, so that
+    e.g. test_fault_etl's two DAG runs go side by side)."""
+    if STACK_GROUP in getattr(item, "fixturenames", ()):
+        return STACK_GROUP
+    module = item.nodeid.split("::", 1)[0]
+    params = _module_scoped_params(item)
+    return f"{module}[{params}]" if params else module
+
+
+def _rank(item: pytest.Item) -> int:
+    module = item.nodeid.split("::", 1)[0]
+    if module in SLOWEST_FIRST:
+        return SLOWEST_FIRST.index(module)
+    if STACK_GROUP in getattr(item, "fixturenames", ()):
+        return len(SLOWEST_FIRST)
+    tier = next((index for index, prefix in enumerate(TIERS) if module.startswith(prefix)), len(TIERS))
+    return len(SLOWEST_FIRST) + 1 + tier
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order the tests slowest modules first and put each in its worker group (``xdist_group``).
+
+    The ``etl_stack`` tests stay together, so that its api-server is up only while they run.
+    Within a rank the collection order is kept.
+    """
+    items.sort(key=_rank)
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(work_group(item)))
+
+
 @dataclass(frozen=True)
 class EmulatorHandle:
     """Where the emulator listens and what the bootstrap created there."""
