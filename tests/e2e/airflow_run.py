@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from airflow_batch_plugin.links import JOB_LINKS
 from airflow_batch_plugin.localrun import airflow_env, prepare_airflow_home, run_summary
@@ -22,6 +27,10 @@ _SECOND_COPY = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\] ")
 #: renderer (``... [error    ] XCom not found [airflow.sdk.api.client] ...``), or the format of
 #: Airflow's logging config (``[...] {client.py:391} ERROR - XCom not found``).
 _ERROR_LEVEL = re.compile(r"\[error\s*\]|\bERROR - ")
+#: How long one ``airflow dags test`` run may take unless its test says otherwise: a run that
+#: hangs fails its fixture with the run's output, before pytest-timeout's per-test limit (300 s)
+#: would stop it without.
+DAG_RUN_TIMEOUT_SECONDS = 240.0
 
 
 @dataclass
@@ -69,8 +78,13 @@ def dags_test(
     connection: str,
     conf: str | None = None,
     extra_env: dict[str, str] | None = None,
+    timeout: float = DAG_RUN_TIMEOUT_SECONDS,
 ) -> DagTestRun:
-    """Run ``dag_id`` once with a fresh metadata database in ``home`` (``extra_env`` on top)."""
+    """Run ``dag_id`` once with a fresh metadata database in ``home`` (``extra_env`` on top).
+
+    A run that has not ended after ``timeout`` seconds is killed (with everything it started)
+    and the test fails with its output.
+    """
     env = {
         **airflow_env(home, connection, dags_folder),
         # Wide enough that a failure's message is never wrapped (Airflow 3.0 prints it with rich).
@@ -82,15 +96,29 @@ def dags_test(
     }
     prepare_airflow_home(env)
     command = [str(Path(sys.executable).parent / "airflow"), "dags", "test", dag_id]
-    result = subprocess.run(
+    with subprocess.Popen(
         [*command, *(["-c", conf] if conf else [])],
         env=env,
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        check=False,
-    )
-    return DagTestRun(result.returncode, result.stdout, run_summary(dag_id, env))
+        start_new_session=True,
+    ) as process:
+        try:
+            output, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            output, _ = process.communicate()
+            pytest.fail(
+                f"airflow dags test {dag_id} did not end within {timeout:.0f} s; its output ends with:\n"
+                f"{output[-6000:]}",
+                pytrace=False,
+            )
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # nothing the run started outlives it
+    return DagTestRun(process.returncode, output, run_summary(dag_id, env))
 
 
 #: What Airflow itself logs at error level when a try fails.
