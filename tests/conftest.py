@@ -50,8 +50,11 @@ SLOWEST_FIRST = (
     "tests/e2e/test_operator_scenarios.py",
 )
 TIERS = ("tests/e2e/", "tests/integration/", "tests/unit/")
-#: The tests that share ``etl_stack`` (one api-server per session) run together on one worker.
+#: The tests that share ``etl_stack`` (one api-server per session) run together on one worker,
+#: after test_batch_etl_dag, which runs batch_etl on the same session emulator and wants its run
+#: to be the first there (the first registers the job definition).
 STACK_GROUP = "etl_stack"
+BEFORE_THE_STACK = ("tests/e2e/test_batch_etl_dag.py",)
 
 
 def _module_scoped_params(item: pytest.Item) -> str:
@@ -73,21 +76,22 @@ def work_group(item: pytest.Item) -> str:
     """The group of tests that run on one worker, one after another: the ``etl_stack`` tests, else
     the module's tests (a module-scoped parametrized fixture's runs make a group each, so that
     e.g. test_fault_etl's two DAG runs go side by side)."""
-    if STACK_GROUP in getattr(item, "fixturenames", ()):
-        return STACK_GROUP
     module = item.nodeid.split("::", 1)[0]
+    if STACK_GROUP in getattr(item, "fixturenames", ()) or module in BEFORE_THE_STACK:
+        return STACK_GROUP
     params = _module_scoped_params(item)
     return f"{module}[{params}]" if params else module
 
 
-def _rank(item: pytest.Item) -> int:
+def _rank(item: pytest.Item) -> tuple[int, int]:
     module = item.nodeid.split("::", 1)[0]
+    uses_stack = STACK_GROUP in getattr(item, "fixturenames", ())
     if module in SLOWEST_FIRST:
-        return SLOWEST_FIRST.index(module)
-    if STACK_GROUP in getattr(item, "fixturenames", ()):
-        return len(SLOWEST_FIRST)
+        return SLOWEST_FIRST.index(module), 0
+    if uses_stack or module in BEFORE_THE_STACK:
+        return len(SLOWEST_FIRST), int(uses_stack)
     tier = next((index for index, prefix in enumerate(TIERS) if module.startswith(prefix)), len(TIERS))
-    return len(SLOWEST_FIRST) + 1 + tier
+    return len(SLOWEST_FIRST) + 1 + tier, 0
 
 
 @pytest.hookimpl(tryfirst=True)
