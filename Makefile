@@ -44,7 +44,7 @@ demo: install
 TEST_WORKERS ?= 4
 test: install browser lint typecheck
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -p no:cacheprovider \
-	  -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=30
+	  -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=30
 
 ## The version matrix: a venv per older supported Airflow minor (3.0, 3.1, 3.2) with the newest
 ## dependencies it accepts, and one on Airflow 3.0 with every direct dependency at its declared

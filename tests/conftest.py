@@ -38,10 +38,10 @@ DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "t
 
 
 #: The test modules that take longest, longest first. ``make test`` runs the suite on several
-#: pytest-xdist workers (``--dist loadgroup --no-loadscope-reorder``), which take work in
-#: collection order: these start first so that none of them is left running alone at the end.
-#: Then the other end-to-end modules, the integration modules, and the unit tests (small, quick
-#: groups that fill the workers' gaps).
+#: pytest-xdist workers, which take groups of tests (see ``work_group``) in collection order:
+#: these start first so that none of them is left running alone at the end. Then the other
+#: end-to-end modules, the integration modules, and the unit tests (small, quick groups that fill
+#: the workers' gaps).
 SLOWEST_FIRST = (
     "tests/e2e/test_fault_late_fanout.py",
     "tests/e2e/test_batch_infra_dag.py",
@@ -50,60 +50,70 @@ SLOWEST_FIRST = (
     "tests/e2e/test_operator_scenarios.py",
 )
 TIERS = ("tests/e2e/", "tests/integration/", "tests/unit/")
-#: The tests that share ``etl_stack`` (one api-server per session) run together on one worker,
-#: after test_batch_etl_dag, which runs batch_etl on the same session emulator and wants its run
-#: to be the first there (the first registers the job definition).
+#: The modules whose tests share ``etl_stack`` (one api-server per session) run in one group, after
+#: test_batch_etl_dag, which runs batch_etl on the same session emulator and wants its run to be
+#: the first there (the first registers the job definition).
 STACK_GROUP = "etl_stack"
-BEFORE_THE_STACK = ("tests/e2e/test_batch_etl_dag.py",)
+STACK_MODULES = (
+    "tests/e2e/test_batch_etl_dag.py",
+    "tests/e2e/test_airflow_ui.py",
+    "tests/e2e/test_batch_view.py",
+    "tests/e2e/test_batch_view_console.py",
+    "tests/e2e/test_batch_view_live.py",
+)
+#: Modules whose module-scoped parametrized fixture runs a whole DAG per parameter: each
+#: parameter's tests make a group of their own, so that the runs go side by side.
+SPLIT_BY_PARAMETER = ("tests/e2e/test_fault_etl.py",)
 
 
-def _module_scoped_params(item: pytest.Item) -> str:
-    """The ids of the module-scoped parametrized fixtures of ``item`` ('' if it has none)."""
-    callspec = getattr(item, "callspec", None)
-    if callspec is None:
-        return ""
-    definitions = getattr(item, "_fixtureinfo", None)
-    names = sorted(
-        name
-        for name in callspec.params
-        if definitions is not None
-        and any(fixture.scope == "module" for fixture in definitions.name2fixturedefs.get(name, ()))
-    )
-    return "-".join(f"{name}={callspec.id}" for name in names)
+def work_group(nodeid: str) -> str:
+    """The group of tests that run on one worker, one after another (module fixtures run once).
 
-
-def work_group(item: pytest.Item) -> str:
-    """The group of tests that run on one worker, one after another: the ``etl_stack`` tests, else
-    the module's tests (a module-scoped parametrized fixture's runs make a group each, so that
-    e.g. test_fault_etl's two DAG runs go side by side)."""
-    module = item.nodeid.split("::", 1)[0]
-    if STACK_GROUP in getattr(item, "fixturenames", ()) or module in BEFORE_THE_STACK:
+    Worked out from the test's id alone: pytest-xdist's controller, which hands out the groups,
+    sees only ids.
+    """
+    module, _, rest = nodeid.partition("::")
+    if module in STACK_MODULES:
         return STACK_GROUP
-    params = _module_scoped_params(item)
-    return f"{module}[{params}]" if params else module
+    if module in SPLIT_BY_PARAMETER and rest.endswith("]"):
+        return f"{module}[{rest.rpartition('[')[2]}"
+    return module
 
 
 def _rank(item: pytest.Item) -> tuple[int, int]:
-    module = item.nodeid.split("::", 1)[0]
-    uses_stack = STACK_GROUP in getattr(item, "fixturenames", ())
+    module = item.nodeid.partition("::")[0]
     if module in SLOWEST_FIRST:
         return SLOWEST_FIRST.index(module), 0
-    if uses_stack or module in BEFORE_THE_STACK:
-        return len(SLOWEST_FIRST), int(uses_stack)
+    if module in STACK_MODULES:
+        return len(SLOWEST_FIRST), STACK_MODULES.index(module) > 0
     tier = next((index for index, prefix in enumerate(TIERS) if module.startswith(prefix)), len(TIERS))
     return len(SLOWEST_FIRST) + 1 + tier, 0
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Order the tests slowest modules first and put each in its worker group (``xdist_group``).
+    """Order the tests slowest modules first; within a rank the collection order is kept.
 
-    The ``etl_stack`` tests stay together, so that its api-server is up only while they run.
-    Within a rank the collection order is kept.
+    The ``etl_stack`` tests stay together (test_batch_etl_dag's first), so that its api-server is
+    up only while they run when the suite runs in one process.
     """
     items.sort(key=_rank)
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(work_group(item)))
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Hand out ``work_group``s in collection order (``--no-loadscope-reorder``), each to one worker.
+
+    (pytest-xdist's own ``--dist loadgroup`` cannot be used: it marks groups by rewriting a test's
+    id in a way pytest 9 ignores.)
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorkGroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_group(nodeid)
+
+    return WorkGroupScheduling(config, log)
 
 
 @dataclass(frozen=True)
