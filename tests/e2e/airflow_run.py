@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,10 +75,14 @@ class DagTestRun:
         return [line for line in self.task_output(task_id).splitlines() if _ERROR_LEVEL.search(line)]
 
 
-#: Migrated empty metadata databases of this process, by the Airflow settings they were made with.
+#: Migrated empty metadata databases of this process, by the settings that shape them.
 _TEMPLATES: dict[str, Path] = {}
-#: Settings that make no difference to what ``airflow db migrate`` creates.
-_NOT_IN_THE_DATABASE = {"AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__API_AUTH__JWT_SECRET"}
+_TEMPLATES_LOCK = threading.Lock()
+
+
+def _shapes_the_database(name: str) -> bool:
+    """Whether an Airflow setting changes what ``airflow db migrate`` creates."""
+    return name.startswith("AIRFLOW__DATABASE__") or name == "AIRFLOW__CORE__AUTH_MANAGER"
 
 
 def prepare_home(env: dict[str, str]) -> None:
@@ -90,17 +95,17 @@ def prepare_home(env: dict[str, str]) -> None:
     database = home / "airflow.db"
     if database.exists():  # a later run in the same home (its first one migrated it)
         return
-    settings = sorted(
-        (name, value)
-        for name, value in env.items()
-        if name.startswith("AIRFLOW__") and name not in _NOT_IN_THE_DATABASE
-    )
+    if "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" in env:  # not the home's SQLite file: migrate it
+        prepare_airflow_home(env)
+        return
+    settings = sorted((name, value) for name, value in env.items() if _shapes_the_database(name))
     key = hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
-    template = _TEMPLATES.get(key)
-    if template is None:
-        template_home = Path(tempfile.mkdtemp(prefix="airflow-template-"))
-        prepare_airflow_home({**env, "AIRFLOW_HOME": str(template_home)})
-        template = _TEMPLATES[key] = template_home / "airflow.db"
+    with _TEMPLATES_LOCK:  # runs side by side (threads) wait for one migration
+        template = _TEMPLATES.get(key)
+        if template is None:
+            template_home = Path(tempfile.mkdtemp(prefix="airflow-template-"))
+            prepare_airflow_home({**env, "AIRFLOW_HOME": str(template_home)})
+            template = _TEMPLATES[key] = template_home / "airflow.db"
     home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(template, database)
 
