@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from aws_batch_local import install
 from aws_batch_local.bootstrap import bootstrap
 from aws_batch_local.jobs import RUNNABLE, BatchJob
 from aws_batch_local.ready import FairShareReadyQueue
 from aws_batch_local.settings import EmulatorSettings, configure, current_settings
+from tests.in_process import emulated_aws
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -928,7 +928,7 @@ def one_slot() -> Iterator[tuple[Any, str]]:
     previous = current_settings()
     install(EmulatorSettings(max_running=1, step_seconds=0.02))
     try:
-        with mock_aws():
+        with emulated_aws():
             resources = bootstrap(None, "us-east-1")
             yield boto3.client("batch", region_name="us-east-1"), resources.compute_environment
     finally:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from aws_batch_local import install
 from aws_batch_local.batch_extension import UnsupportedMotoVersion, check_moto_version
@@ -20,6 +19,7 @@ from aws_batch_local.bootstrap import DEFAULT_JOB_QUEUE, bootstrap
 from aws_batch_local.server import EmulatorServer
 from aws_batch_local.settings import EmulatorSettings, configure, current_settings
 from aws_batch_local.shape_middleware import REPORT_PATH, read_shape_report
+from tests.in_process import emulated_aws
 from tests.shape_report import assert_answers_match_botocore
 
 pytestmark = pytest.mark.integration
@@ -164,7 +164,7 @@ def test_install_runs_jobs_in_process_with_mock_aws():
     previous = current_settings()
     install(EmulatorSettings(step_seconds=0.02))
     install()
-    with mock_aws():
+    with emulated_aws():
         bootstrap(None, "us-east-1")
         batch = boto3.client("batch", region_name="us-east-1")
         definition = batch.register_job_definition(

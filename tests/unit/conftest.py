@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from moto import mock_aws
 
 from airflow_batch_plugin.hooks.batch import BatchHook
+from tests.in_process import emulated_aws
 
 MOTO_CONNECTION = json.dumps(
     {"conn_type": "aws", "login": "testing", "password": "testing", "extra": {"region_name": "us-east-1"}}
@@ -19,7 +19,7 @@ def hook(monkeypatch):
     """A BatchHook on the default connection, inside moto's in-process AWS."""
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", MOTO_CONNECTION)
-    with mock_aws():
+    with emulated_aws():
         yield BatchHook()
 
 
