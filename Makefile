@@ -36,9 +36,15 @@ browser:
 demo: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m airflow_batch_plugin.localrun batch_etl
 
-## Lint, type-check and run every test (unit, emulator integration, Airflow end to end).
+## Lint, type-check and run every test (unit, emulator integration, Airflow end to end) on
+## TEST_WORKERS pytest-xdist workers: most end-to-end tests wait (on jobs, on Airflow), so more
+## workers than cores. Each worker has its own emulator and Airflow homes; the tests of a module
+## (and those sharing the api-server of etl_stack) stay on one worker, slowest modules first (see
+## tests/conftest.py). --durations=30 shows in CI's log where the time goes.
+TEST_WORKERS ?= 4
 test: install browser lint typecheck
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -p no:cacheprovider --durations=20
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -p no:cacheprovider \
+	  -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=30
 
 ## The version matrix: a venv per older supported Airflow minor (3.0, 3.1, 3.2) with the newest
 ## dependencies it accepts, and one on Airflow 3.0 with every direct dependency at its declared

@@ -37,6 +37,85 @@ STARTUP_TIMEOUT_SECONDS = 60.0
 DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
+#: The test modules that take longest, longest first. ``make test`` runs the suite on several
+#: pytest-xdist workers, which take groups of tests (see ``work_group``) in collection order:
+#: these start first so that none of them is left running alone at the end. Then the other
+#: end-to-end modules, the integration modules, and the unit tests (small, quick groups that fill
+#: the workers' gaps).
+SLOWEST_FIRST = (
+    "tests/e2e/test_fault_late_fanout.py",
+    "tests/e2e/test_batch_infra_dag.py",
+    "tests/e2e/test_fault_etl.py",
+    "tests/e2e/test_job_kinds.py",
+    "tests/e2e/test_operator_scenarios.py",
+)
+TIERS = ("tests/e2e/", "tests/integration/", "tests/unit/")
+#: The modules whose tests share ``etl_stack`` (one api-server per session) run in one group, after
+#: test_batch_etl_dag, which runs batch_etl on the same session emulator and wants its run to be
+#: the first there (the first registers the job definition).
+STACK_GROUP = "etl_stack"
+STACK_MODULES = (
+    "tests/e2e/test_batch_etl_dag.py",
+    "tests/e2e/test_airflow_ui.py",
+    "tests/e2e/test_batch_view.py",
+    "tests/e2e/test_batch_view_console.py",
+    "tests/e2e/test_batch_view_live.py",
+)
+#: Modules whose module-scoped parametrized fixture runs a whole DAG per parameter: each
+#: parameter's tests make a group of their own, so that the runs go side by side.
+SPLIT_BY_PARAMETER = ("tests/e2e/test_fault_etl.py",)
+
+
+def work_group(nodeid: str) -> str:
+    """The group of tests that run on one worker, one after another (module fixtures run once).
+
+    Worked out from the test's id alone: pytest-xdist's controller, which hands out the groups,
+    sees only ids.
+    """
+    module, _, rest = nodeid.partition("::")
+    if module in STACK_MODULES:
+        return STACK_GROUP
+    if module in SPLIT_BY_PARAMETER and rest.endswith("]"):
+        return f"{module}[{rest.rpartition('[')[2]}"
+    return module
+
+
+def _rank(item: pytest.Item) -> tuple[int, int]:
+    module = item.nodeid.partition("::")[0]
+    if module in SLOWEST_FIRST:
+        return SLOWEST_FIRST.index(module), 0
+    if module in STACK_MODULES:
+        return len(SLOWEST_FIRST), STACK_MODULES.index(module) > 0
+    tier = next((index for index, prefix in enumerate(TIERS) if module.startswith(prefix)), len(TIERS))
+    return len(SLOWEST_FIRST) + 1 + tier, 0
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order the tests slowest modules first; within a rank the collection order is kept.
+
+    The ``etl_stack`` tests stay together (test_batch_etl_dag's first), so that its api-server is
+    up only while they run when the suite runs in one process.
+    """
+    items.sort(key=_rank)
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Hand out ``work_group``s in collection order (``--no-loadscope-reorder``), each to one worker.
+
+    (pytest-xdist's own ``--dist loadgroup`` cannot be used: it marks groups by rewriting a test's
+    id in a way pytest 9 ignores.)
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorkGroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_group(nodeid)
+
+    return WorkGroupScheduling(config, log)
+
+
 @dataclass(frozen=True)
 class EmulatorHandle:
     """Where the emulator listens and what the bootstrap created there."""

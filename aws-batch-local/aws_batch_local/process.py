@@ -56,9 +56,16 @@ class CloudWatchLogSink:
     def write(self, events: LogEvents) -> None:
         """Put ``events`` (``{timestamp, message}``, in order) into the stream."""
         try:
-            self._logs_backend.put_log_events(self.group, self.stream, events)
-        except Exception:
-            logger.warning("could not write %d log events to %s/%s", len(events), self.group, self.stream)
+            answer = self._logs_backend.put_log_events(self.group, self.stream, events)
+        except Exception as error:
+            # A job's output must not stop the pump; the reason is kept, so a lost line can be explained.
+            logger.warning(
+                "could not write %d log events to %s/%s: %r", len(events), self.group, self.stream, error
+            )
+            return
+        rejected = answer[1] if isinstance(answer, tuple) and len(answer) == 2 else None
+        if rejected:  # moto drops events dated more than 14 days back or 2 hours ahead
+            logger.warning("CloudWatch Logs rejected events of %s/%s: %s", self.group, self.stream, rejected)
 
 
 class ProcessHandle:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from airflow_batch_plugin.links import JOB_LINKS
 from airflow_batch_plugin.localrun import airflow_env, prepare_airflow_home, run_summary
@@ -22,6 +31,10 @@ _SECOND_COPY = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\] ")
 #: renderer (``... [error    ] XCom not found [airflow.sdk.api.client] ...``), or the format of
 #: Airflow's logging config (``[...] {client.py:391} ERROR - XCom not found``).
 _ERROR_LEVEL = re.compile(r"\[error\s*\]|\bERROR - ")
+#: How long one ``airflow dags test`` run may take unless its test says otherwise: a run that
+#: hangs fails its fixture with the run's output, before pytest-timeout's per-test limit (300 s)
+#: would stop it without.
+DAG_RUN_TIMEOUT_SECONDS = 240.0
 
 
 @dataclass
@@ -62,6 +75,41 @@ class DagTestRun:
         return [line for line in self.task_output(task_id).splitlines() if _ERROR_LEVEL.search(line)]
 
 
+#: Migrated empty metadata databases of this process, by the settings that shape them.
+_TEMPLATES: dict[str, Path] = {}
+_TEMPLATES_LOCK = threading.Lock()
+
+
+def _shapes_the_database(name: str) -> bool:
+    """Whether an Airflow setting changes what ``airflow db migrate`` creates."""
+    return name.startswith("AIRFLOW__DATABASE__") or name == "AIRFLOW__CORE__AUTH_MANAGER"
+
+
+def prepare_home(env: dict[str, str]) -> None:
+    """Give ``env``'s AIRFLOW_HOME a migrated metadata database, unless it has one already.
+
+    ``airflow db migrate`` of an empty SQLite database costs about 5 s of CPU: this process
+    migrates one per set of Airflow settings and copies it into each new home.
+    """
+    home = Path(env["AIRFLOW_HOME"])
+    database = home / "airflow.db"
+    if database.exists():  # a later run in the same home (its first one migrated it)
+        return
+    if "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" in env:  # not the home's SQLite file: migrate it
+        prepare_airflow_home(env)
+        return
+    settings = sorted((name, value) for name, value in env.items() if _shapes_the_database(name))
+    key = hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
+    with _TEMPLATES_LOCK:  # runs side by side (threads) wait for one migration
+        template = _TEMPLATES.get(key)
+        if template is None:
+            template_home = Path(tempfile.mkdtemp(prefix="airflow-template-"))
+            prepare_airflow_home({**env, "AIRFLOW_HOME": str(template_home)})
+            template = _TEMPLATES[key] = template_home / "airflow.db"
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, database)
+
+
 def dags_test(
     dag_id: str,
     dags_folder: Path,
@@ -69,8 +117,13 @@ def dags_test(
     connection: str,
     conf: str | None = None,
     extra_env: dict[str, str] | None = None,
+    timeout: float = DAG_RUN_TIMEOUT_SECONDS,
 ) -> DagTestRun:
-    """Run ``dag_id`` once with a fresh metadata database in ``home`` (``extra_env`` on top)."""
+    """Run ``dag_id`` once with a fresh metadata database in ``home`` (``extra_env`` on top).
+
+    A run that has not ended after ``timeout`` seconds is killed (with everything it started)
+    and the test fails with its output.
+    """
     env = {
         **airflow_env(home, connection, dags_folder),
         # Wide enough that a failure's message is never wrapped (Airflow 3.0 prints it with rich).
@@ -80,17 +133,31 @@ def dags_test(
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),
     }
-    prepare_airflow_home(env)
+    prepare_home(env)
     command = [str(Path(sys.executable).parent / "airflow"), "dags", "test", dag_id]
-    result = subprocess.run(
+    with subprocess.Popen(
         [*command, *(["-c", conf] if conf else [])],
         env=env,
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        check=False,
-    )
-    return DagTestRun(result.returncode, result.stdout, run_summary(dag_id, env))
+        start_new_session=True,
+    ) as process:
+        try:
+            output, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            output, _ = process.communicate()
+            pytest.fail(
+                f"airflow dags test {dag_id} did not end within {timeout:.0f} s; its output ends with:\n"
+                f"{output[-6000:]}",
+                pytrace=False,
+            )
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # nothing the run started outlives it
+    return DagTestRun(process.returncode, output, run_summary(dag_id, env))
 
 
 #: What Airflow itself logs at error level when a try fails.

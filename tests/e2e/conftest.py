@@ -41,19 +41,15 @@ BROWSER_FIXTURES = {"browser", "logged_in_page"}
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the tests that use the stack ``e2e`` and those that use the browser ``browser``.
 
-    The tests that use ``etl_stack`` run last, together: its api-server lives from the first of
-    them to the end of the session, and so is never up beside another test's Airflow.
+    tests/conftest.py keeps the tests that use ``etl_stack`` together (one worker, one after
+    another).
     """
-    uses_stack: list[pytest.Item] = []
-    others: list[pytest.Item] = []
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if fixtures & STACK_FIXTURES:
             item.add_marker(pytest.mark.e2e)
         if fixtures & BROWSER_FIXTURES:
             item.add_marker(pytest.mark.browser)
-        (uses_stack if "etl_stack" in fixtures else others).append(item)
-    items[:] = others + uses_stack
 
 
 @pytest.hookimpl(wrapper=True)

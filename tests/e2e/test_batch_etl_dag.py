@@ -1,4 +1,7 @@
-"""The example ETL DAG, run twice by a real Airflow against the emulator."""
+"""The example ETL DAG run by a real Airflow against the emulator: the run of ``etl_stack`` (the
+first on the session emulator: tests/conftest.py runs this module first in the stack's group), a
+second run, and a deferrable run.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.airflow_run import DagTestRun, dags_test
+from tests.e2e.stack import ETL_CONF, EtlStack
 
 pytestmark = pytest.mark.e2e
 
@@ -17,13 +21,11 @@ CONF = json.dumps({"partitions": PARTITIONS, "rows_per_partition": 200})
 
 
 @pytest.fixture(scope="module")
-def airflow_home(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("airflow-etl")
-
-
-@pytest.fixture(scope="module")
-def first_run(emulator, airflow_home) -> DagTestRun:
-    return dags_test("batch_etl", DAGS, airflow_home, emulator.airflow_connection, CONF)
+def first_run(etl_stack: EtlStack) -> DagTestRun:
+    """``airflow dags test batch_etl`` with this module's conf: the stack's run (same DAG, same conf,
+    same session emulator), not a second identical one."""
+    assert json.loads(ETL_CONF) == json.loads(CONF), "the stack runs batch_etl with this module's conf"
+    return etl_stack.dag_run
 
 
 def test_every_task_succeeds(first_run):
@@ -99,8 +101,8 @@ def test_report_reads_what_the_load_job_wrote(first_run, emulator):
     assert round(sum(report["revenue_by_category"].values()), 2) == report["revenue"]
 
 
-def test_second_run_reuses_the_job_definition(first_run, emulator, airflow_home):
-    second = dags_test("batch_etl", DAGS, airflow_home, emulator.airflow_connection, CONF)
+def test_second_run_reuses_the_job_definition(first_run, emulator, tmp_path):
+    second = dags_test("batch_etl", DAGS, tmp_path / "airflow", emulator.airflow_connection, CONF)
     assert second.summary["state"] == "success", second.output[-3000:]
     assert "already matches the spec; nothing registered" in second.task_output("register_definition")
     revisions = emulator.client("batch").describe_job_definitions(

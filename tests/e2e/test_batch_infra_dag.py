@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.airflow_run import DagTestRun, dags_test
 
-pytestmark = pytest.mark.e2e
+#: The three runs share one deadline, which fails the fixture with the late run's output before
+#: pytest-timeout would stop the first test without it.
+RUNS_DEADLINE_SECONDS = 480.0
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(RUNS_DEADLINE_SECONDS + 60)]
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 COMPUTE_ENVIRONMENTS = ["infra-on-demand", "infra-spot", "infra-fargate", "infra-fargate-spot"]
@@ -26,10 +30,12 @@ RESOURCES = 9
 @pytest.fixture(scope="module")
 def runs(emulator, tmp_path_factory) -> list[DagTestRun]:
     home = tmp_path_factory.mktemp("airflow-infra")
+    deadline = time.monotonic() + RUNS_DEADLINE_SECONDS
 
     def run(keep: bool) -> DagTestRun:
         conf = json.dumps({"keep_environment": keep})
-        return dags_test("batch_infra", DAGS, home, emulator.airflow_connection, conf)
+        left = max(1.0, deadline - time.monotonic())
+        return dags_test("batch_infra", DAGS, home, emulator.airflow_connection, conf, timeout=left)
 
     return [run(keep=True), run(keep=True), run(keep=False)]
 

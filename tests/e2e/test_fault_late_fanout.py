@@ -33,7 +33,9 @@ from tests.e2e.airflow_run import DagTestRun, dags_test
 from tests.fault_injection import emulator_and_proxy, proxy_counts
 
 #: The three runs go side by side; the longest (read timeout + 5 s) takes about 6 minutes here.
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
+#: Each fails the module's fixture with its output if it has not ended after RUN_TIMEOUT_SECONDS.
+RUN_TIMEOUT_SECONDS = 900.0
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(RUN_TIMEOUT_SECONDS + 300)]
 
 DAGS = Path(__file__).resolve().parent / "dags_fault_fanout"
 QUEUE = "airflow-batch-queue"
@@ -139,7 +141,14 @@ def run_with_delay(delay: str, base: Path) -> LateRun:
         connection["extra"]["config_kwargs"] = {"read_timeout": READ_TIMEOUT}
         started = time.monotonic()
         job_seconds = {"FAULT_FANOUT_JOB_SECONDS": str(JOB_SECONDS[delay])}
-        run = dags_test("fault_fanout", DAGS, base / "airflow", json.dumps(connection), extra_env=job_seconds)
+        run = dags_test(
+            "fault_fanout",
+            DAGS,
+            base / "airflow",
+            json.dumps(connection),
+            extra_env=job_seconds,
+            timeout=RUN_TIMEOUT_SECONDS,
+        )
         seconds = time.monotonic() - started
         (base / "dags-test-output.log").write_text(run.output)  # to read after a failure
         counts = nothing_left_to_land(proxy)  # a late request landing after the run would show now

@@ -73,6 +73,17 @@ def wait_for(
     raise AssertionError(f"job {job_id} did not reach {statuses} within {timeout}s; seen {seen}")
 
 
+def wait_for_reason(batch: Any, job_id: str, prefix: str, timeout: float = 30.0) -> dict[str, Any]:
+    """Poll until the job's statusReason starts with ``prefix``; return its detail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        detail = describe(batch, job_id)
+        if str(detail.get("statusReason", "")).startswith(prefix):
+            return detail
+        assert time.monotonic() < deadline, f"job {job_id} never said {prefix!r}: {detail}"
+        time.sleep(0.04)
+
+
 def log_messages(logs: Any, stream: str, group: str = "/aws/batch/job") -> list[str]:
     """Return every message of a log stream, oldest first."""
     events = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)["events"]
@@ -368,10 +379,11 @@ def test_cancel_affects_only_jobs_not_yet_starting(emulator):
     wait_for(batch, sleeper, ("RUNNING",))
     wait_for(batch, waiting, ("PENDING",))
 
-    batch.cancel_job(jobId=waiting, reason="not needed")
+    # CancelJob decides at once (under the scheduler's lock): once the later request took effect,
+    # the earlier one has had its (lack of) effect too.
     batch.cancel_job(jobId=sleeper, reason="too late to cancel")
+    batch.cancel_job(jobId=waiting, reason="not needed")
     _, cancelled = wait_for(batch, waiting)
-    time.sleep(0.5)
     still_running = describe(batch, sleeper)
     batch.terminate_job(jobId=sleeper, reason="clean up")
 
@@ -488,9 +500,8 @@ def test_job_too_big_for_any_compute_environment_stays_runnable(emulator):
         containerOverrides={"resourceRequirements": [{"type": "VCPU", "value": "512"}]},
     )
 
-    wait_for(batch, job_id, ("RUNNABLE",))
-    time.sleep(1.0)
-    detail = describe(batch, job_id)
+    # The scheduler tried to place it (and says why it cannot) before the job is looked at.
+    detail = wait_for_reason(batch, job_id, "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - ")
     batch.cancel_job(jobId=job_id, reason="never fits")
 
     assert detail["status"] == "RUNNABLE"

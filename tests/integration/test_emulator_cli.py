@@ -73,10 +73,18 @@ def run_cli(endpoint_url: str, *args: str) -> dict[str, Any]:
     return json.loads(result.stdout) if result.stdout.strip() else {}
 
 
-def test_the_aws_cli_submits_a_job_and_sees_its_real_lifecycle(served):
+def test_the_aws_cli_submits_a_job_and_sees_its_real_lifecycle(served, tmp_path):
+    # The job runs until the test has seen it RUNNING (each aws command takes a second or more
+    # of CPU: a job of a fixed length could end between two looks on a loaded machine).
+    seen_running = tmp_path / "seen-running"
     container = {
         "image": "public.ecr.aws/docker/library/busybox:latest",
-        "command": ["sh", "-c", "echo hello from aws-batch-local; sleep 1"],
+        "command": [
+            "sh",
+            "-c",
+            f"echo hello from aws-batch-local; for _ in $(seq 600); do [ -e {seen_running} ] && exit 0;"
+            " sleep 0.1; done; exit 3",
+        ],
         "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "512"}],
     }
     registered = run_cli(
@@ -111,10 +119,12 @@ def test_the_aws_cli_submits_a_job_and_sees_its_real_lifecycle(served):
         [job] = run_cli(served, "batch", "describe-jobs", "--jobs", job_id)["jobs"]
         if not seen or seen[-1] != job["status"]:
             seen.append(job["status"])
+        if job["status"] == "RUNNING":
+            seen_running.touch()
         if job["status"] in ("SUCCEEDED", "FAILED"):
             break
     assert seen[-1] == "SUCCEEDED", (seen, job.get("statusReason"))
-    assert "RUNNING" in seen, seen  # the job ran: each status lasts long enough to be seen
+    assert "RUNNING" in seen, seen  # the job ran (it waits for the test to see it RUNNING)
     order = ["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"]
     assert [order.index(status) for status in seen] == sorted(order.index(status) for status in seen)
     assert job["container"]["exitCode"] == 0

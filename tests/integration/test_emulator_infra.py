@@ -723,15 +723,17 @@ def test_time_limit_action_cancels_a_stuck_job(batch, account):
     assert cancelled["isCancelled"] is True
 
 
-def test_job_waits_for_compute_environment_to_be_enabled(batch, account):
+def test_job_waits_for_compute_environment_to_be_enabled(emulator, batch, account):
     environment = create_ce(batch, account, state="DISABLED")
     queue = create_queue(batch, [environment])
     queue_settled(batch, queue)
-    job_id = batch.submit_job(jobName="patient", jobQueue=queue, jobDefinition=register(batch, ["true"]))[
-        "jobId"
-    ]
+    definition = register(batch, ["true"])
+    job_id = batch.submit_job(jobName="patient", jobQueue=queue, jobDefinition=definition)["jobId"]
     wait_job(batch, job_id, ("RUNNABLE",))
-    time.sleep(0.5)
+    # A job submitted after it to the bootstrap's enabled queue runs to its end: the scheduler went
+    # through every step at which the patient job could have started.
+    witness = batch.submit_job(jobName="witness", jobQueue=emulator.job_queue, jobDefinition=definition)
+    assert wait_job(batch, witness["jobId"], ("SUCCEEDED", "FAILED"))["status"] == "SUCCEEDED"
     still = batch.describe_jobs(jobs=[job_id])["jobs"][0]
 
     batch.update_compute_environment(computeEnvironment=environment, state="ENABLED")

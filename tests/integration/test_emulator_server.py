@@ -77,7 +77,7 @@ def _start_cli(*arguments: str) -> subprocess.Popen[str]:
 
 
 def test_cli_prints_connection_and_exits_cleanly_on_sigterm(tmp_path):
-    marker = tmp_path / "still-running"
+    pid_file = tmp_path / "job.pid"
     process = _start_cli("--port", "0", "--step-seconds", "0.05")
     try:
         assert process.stdout is not None
@@ -100,7 +100,7 @@ def test_cli_prints_connection_and_exits_cleanly_on_sigterm(tmp_path):
             type="container",
             containerProperties={
                 "image": "alpine",
-                "command": ["sh", "-c", f"sleep 30; touch {marker}"],
+                "command": ["sh", "-c", f"echo $$ > {pid_file}; exec sleep 30"],
                 "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "64"}],
             },
         )["jobDefinitionArn"]
@@ -108,9 +108,15 @@ def test_cli_prints_connection_and_exits_cleanly_on_sigterm(tmp_path):
             "jobId"
         ]
         deadline = time.monotonic() + 10
-        while batch.describe_jobs(jobs=[job_id])["jobs"][0]["status"] != "RUNNING":
+        while not (
+            batch.describe_jobs(jobs=[job_id])["jobs"][0]["status"] == "RUNNING"
+            and pid_file.exists()
+            and pid_file.read_text().strip()
+        ):
             assert time.monotonic() < deadline
             time.sleep(0.05)
+        job_pid = int(pid_file.read_text())
+        assert _alive(job_pid)
 
         assert_answers_match_botocore(endpoint, "the CLI test's emulator")
         process.send_signal(signal.SIGTERM)
@@ -133,8 +139,19 @@ def test_cli_prints_connection_and_exits_cleanly_on_sigterm(tmp_path):
         "password": "testing",
         "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"},
     }
-    time.sleep(0.5)
-    assert not marker.exists(), "the job's process must die with the emulator"
+    deadline = time.monotonic() + 15
+    while _alive(job_pid):
+        assert time.monotonic() < deadline, "the job's process must die with the emulator"
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie left for init to reap does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def test_an_in_process_emulator_runs_jobs():

@@ -188,11 +188,19 @@ def test_a_trigger_rebuilt_from_serialize_resumes_the_wait(aws_conn_env, definit
 
     async def scenario() -> dict[str, Any]:
         first = asyncio.ensure_future(first_event(trigger))
-        await asyncio.sleep(1.0)
+        # The trigger is waiting (its poller described the job) when the triggerer restarts.
+        deadline = time.monotonic() + 30
+        while not any(job_id in poller.job_ids and poller.describe_calls for poller in registered_pollers()):
+            assert time.monotonic() < deadline, "the trigger never polled the job"
+            await asyncio.sleep(0.05)
         first.cancel()  # the triggerer restarts: run() is cancelled, cleanup() runs, no on_kill()
         await asyncio.gather(first, return_exceptions=True)
         await trigger.cleanup()
-        assert describe(aws_conn_env, job_id)["status"] not in TERMINAL, "cleanup must not stop the job"
+        # TerminateJob and CancelJob mark the job at once, before its process ends.
+        after = describe(aws_conn_env, job_id)
+        assert after["status"] not in TERMINAL, "cleanup must not stop the job"
+        assert not after.get("isTerminated"), "cleanup must not terminate the job"
+        assert not after.get("isCancelled"), "cleanup must not cancel the job"
         rebuilt = import_string(classpath)(**kwargs)
         assert rebuilt.serialize() == (classpath, kwargs)
         return await first_event(rebuilt)

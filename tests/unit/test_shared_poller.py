@@ -469,7 +469,7 @@ def test_cancelled_triggers_leave_the_registry_empty_and_the_poller_stops(fake_h
         assert sorted(poller.job_ids) == ["job-0", "job-1", "job-2"]
         assert fake_hook.opened == 1, "one client for every trigger"
         tasks[0].cancel()
-        await asyncio.sleep(0.05)
+        await wait_until(lambda: len(poller.job_ids) < 3)
         assert sorted(poller.job_ids) == ["job-1", "job-2"]
         for task in tasks[1:]:
             task.cancel()
