@@ -9,8 +9,8 @@ CHROMIUM := /usr/bin/chromium
 
 $(INSTALLED): pyproject.toml aws-batch-local/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1" "uv>=0.8,<1"
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ./aws-batch-local -e . --group dev
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install --quiet -e ./aws-batch-local -e . --group dev
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
