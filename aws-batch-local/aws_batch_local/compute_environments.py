@@ -26,7 +26,6 @@ from aws_batch_local.lifecycle import (
     BEING_MODIFIED_UPDATE,
     CREATING,
     DELETED,
-    DELETING,
     DISABLED,
     ENABLED,
     FOUND_JOB_QUEUE_RELATIONSHIP,
@@ -642,14 +641,8 @@ def delete(region: BatchRegion, scheduler: Scheduler, identifier: str) -> None:
     if queues_using(region, environment):
         raise client_error(FOUND_JOB_QUEUE_RELATIONSHIP)
 
-    def deleted() -> None:
-        environment.status = DELETED
+    def delete_ecs_cluster() -> None:
         if environment.ecs_name:
             region.moto.ecs.delete_cluster(environment.ecs_name)
-        environment.begin(DELETED, scheduler, forget, scheduler.settings.deleted_visible_seconds)
 
-    def forget() -> None:
-        if region.compute_environments.get(environment.arn) is environment:
-            del region.compute_environments[environment.arn]
-
-    environment.begin(DELETING, scheduler, deleted)
+    environment.retire(scheduler, region.compute_environments, environment.arn, delete_ecs_cluster)

@@ -24,7 +24,6 @@ from aws_batch_local.lifecycle import (
     BEING_MODIFIED_UPDATE,
     CREATING,
     DELETED,
-    DELETING,
     ENABLED,
     GONE,
     INVALID,
@@ -351,13 +350,5 @@ def delete(region: BatchRegion, scheduler: Scheduler, identifier: str) -> None:
             f"Cannot delete, job queue {queue.name} is ENABLED; update its state to DISABLED first"
         )
 
-    def deleted() -> None:
-        queue.status = DELETED
-        queue.begin(DELETED, scheduler, forget, scheduler.settings.deleted_visible_seconds)
-
-    def forget() -> None:
-        if region.job_queues.get(queue.arn) is queue:
-            del region.job_queues[queue.arn]
-
-    queue.begin(DELETING, scheduler, deleted)
+    queue.retire(scheduler, region.job_queues, queue.arn)
     scheduler.terminate_queue(queue, f"Job queue {queue.name} was deleted")

@@ -93,6 +93,28 @@ class Lifecycle:
 
         scheduler.call_later(scheduler.settings.infrastructure_seconds if delay is None else delay, finish)
 
+    def retire(
+        self,
+        scheduler: Scheduler,
+        registry: dict[str, Any],
+        arn: str,
+        on_deleted: Callable[[], None] | None = None,
+    ) -> None:
+        """Go DELETING, then DELETED (calling ``on_deleted``), then leave ``registry`` once deleted
+        resources stop being visible (the settings' ``deleted_visible_seconds``)."""
+
+        def deleted() -> None:
+            self.status = DELETED
+            if on_deleted is not None:
+                on_deleted()
+            self.begin(DELETED, scheduler, forget, scheduler.settings.deleted_visible_seconds)
+
+        def forget() -> None:
+            if registry.get(arn) is self:
+                del registry[arn]
+
+        self.begin(DELETING, scheduler, deleted)
+
     def settle(self, reason: str | None, healthy_reason: str) -> None:
         """End a transition: INVALID with ``reason``, or VALID with ``healthy_reason``."""
         if reason is None:
