@@ -137,6 +137,15 @@ class AirflowCluster:
     def task_state(self, dag_id: str, run_id: str, task_id: str) -> str | None:
         return self.task_instance(dag_id, run_id, task_id).get("state")
 
+    def trigger_taken(self, dag_id: str, run_id: str, task_id: str) -> bool:
+        """Tell whether the triggerer running now (the newest) has taken the deferred task's trigger.
+
+        A trigger's ``on_kill`` runs only in a triggerer that runs the trigger: a task cleared or
+        marked failed while its trigger still waits for a triggerer (e.g. the one that had it was
+        killed) ends without it. So a test of ``on_kill`` first sees the trigger taken.
+        """
+        return trigger_taken(self.api, self.task_instance(dag_id, run_id, task_id))
+
     def set_task_state(self, dag_id: str, run_id: str, task_id: str, state: str) -> None:
         response = self.api.patch(
             f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}", json={"new_state": state}
@@ -149,6 +158,17 @@ class AirflowCluster:
             json={"dry_run": False, "task_ids": [task_id], "dag_run_id": run_id, "only_failed": False},
         )
         response.raise_for_status()
+
+
+def trigger_taken(api: Any, task_instance: dict[str, Any]) -> bool:
+    """Tell whether ``task_instance``'s trigger is assigned to the newest triggerer job (REST ``api``)."""
+    trigger = task_instance.get("trigger") or {}
+    if trigger.get("triggerer_id") is None:
+        return False
+    response = api.get("/api/v2/jobs", params={"job_type": "TriggererJob", "limit": 100})
+    response.raise_for_status()
+    newest = max((job["id"] for job in response.json()["jobs"]), default=None)
+    return bool(trigger["triggerer_id"] == newest)
 
 
 def task_process_ids(ti_id: str) -> list[int]:

@@ -192,6 +192,14 @@ def test_clearing_a_task_terminates_its_job_and_the_new_try_runs_a_new_one(
     run_id = runs[dag_id]
     first = wait_job_running(airflow, emulator, dag_id)
     wait_task_state(airflow, dag_id, run_id, waiting_state)
+    if waiting_state == "deferred":
+        # Its on_kill runs in the triggerer that runs its trigger: the triggerer restarted by an
+        # earlier test takes it over only once the killed one is seen dead.
+        airflow.wait(
+            f"the live triggerer to take {dag_id}'s trigger",
+            lambda: airflow.trigger_taken(dag_id, run_id, TASK),
+            WAIT,
+        )
     airflow.clear_task(dag_id, run_id, TASK)
 
     ended = wait_job_ended(airflow, emulator, first["jobId"])

@@ -24,6 +24,7 @@ import pytest
 
 from airflow_batch_plugin.localrun import airflow_env
 from tests.airflow_versions import needs_trigger_on_kill
+from tests.e2e.cluster import trigger_taken
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -161,10 +162,14 @@ def standalone(emulator, tmp_path: Path) -> Iterator[Standalone]:
         _stop_group(process)
 
 
-def _task_state(standalone: Standalone, run_id: str) -> str | None:
+def _task_instance(standalone: Standalone, run_id: str) -> dict[str, Any]:
     response = standalone.api.get(f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{TASK_ID}")
     response.raise_for_status()
-    return response.json()["state"]
+    return dict(response.json())
+
+
+def _task_state(standalone: Standalone, run_id: str) -> str | None:
+    return _task_instance(standalone, run_id)["state"]
 
 
 def _jobs_named(emulator, name: str) -> list[dict[str, Any]]:
@@ -204,6 +209,13 @@ def test_marking_a_deferred_task_failed_terminates_its_batch_job(standalone, emu
     )
     assert len(jobs) == 1, jobs
     job_id = jobs[0]["jobId"]
+    # on_kill runs in the triggerer that runs the trigger: wait for the triggerer to have taken it.
+    _wait_for(
+        "the triggerer to take the task's trigger",
+        lambda: trigger_taken(api, _task_instance(standalone, run_id)),
+        DEFER_TIMEOUT_SECONDS,
+        standalone,
+    )
 
     patched = api.patch(
         f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{TASK_ID}", json={"new_state": "failed"}
