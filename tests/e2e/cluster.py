@@ -23,6 +23,7 @@ from tests.e2e.stack import (
     StackError,
     admin_token,
     free_port,
+    shared_sqlite,
     stack_env,
     stop_process_group,
     tail_of,
@@ -193,6 +194,7 @@ def start_cluster(emulator_connection: str, home: Path, dags_folder: Path) -> Ai
             "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "10",
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            **shared_sqlite(home),
         }
     )
     password = write_admin_password(home)

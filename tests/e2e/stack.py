@@ -146,6 +146,23 @@ class EtlStack:
         stop_process_group(self.process)
 
 
+#: SQLite's wait for a lock held by another of the stack's processes (pysqlite's default: 5 s). A
+#: scheduler, triggerer, dag-processor and api-server share one file; on a busy machine (the
+#: suite's parallel workers) a writer can hold it longer, and the scheduler then exits on
+#: "database is locked".
+SQLITE_LOCK_TIMEOUT_SECONDS = 60
+
+
+def shared_sqlite(home: Path) -> dict[str, str]:
+    """Return the settings that point every process of a stack at ``home``'s SQLite database, with
+    a lock timeout long enough for several processes writing on a busy machine."""
+    return {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": (
+            f"sqlite:///{home / 'airflow.db'}?timeout={SQLITE_LOCK_TIMEOUT_SECONDS}"
+        )
+    }
+
+
 def stack_env(home: Path, connection: str, port: int) -> dict[str, str]:
     """Return the environment shared by ``airflow dags test`` and ``airflow api-server``."""
     env = airflow_env(home, connection, DAGS_FOLDER)

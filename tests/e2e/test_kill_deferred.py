@@ -25,6 +25,7 @@ import pytest
 from airflow_batch_plugin.localrun import airflow_env
 from tests.airflow_versions import needs_trigger_on_kill
 from tests.e2e.cluster import trigger_taken
+from tests.e2e.stack import shared_sqlite
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -124,6 +125,7 @@ def standalone(emulator, tmp_path: Path) -> Iterator[Standalone]:
             "AIRFLOW__API__PORT": str(port),
             "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            **shared_sqlite(home),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])),
             "PYTHONUNBUFFERED": "1",
         }
