@@ -151,11 +151,39 @@ class BatchJobTrigger(BaseTrigger):
         return {"status": "stuck", "job_id": self.job_id, "reason": reason}
 
     async def on_kill(self) -> None:
-        """Terminate the job: a user killed the deferred task (mark failed, clear)."""
+        """Terminate the job: a user killed the deferred task (mark failed, clear).
+
+        The TerminateJob call runs as a task of its own that this coroutine only waits for: Airflow's
+        triggerer cancels a trigger again on each pass of its loop until the trigger is seen finished,
+        and a second cancellation reaching a TerminateJob still in flight (a slow client start, a
+        throttle) would abort it and leave the job running. Cancelled again, ``on_kill`` returns at
+        once while the termination goes on in the triggerer's event loop.
+        """
         if not self.terminate_on_kill:
             return
         reason = self.termination_reason or DEFAULT_TERMINATION_REASON
         self.log.info("Terminating AWS Batch job %s: %s", self.job_id, reason)
+        termination = asyncio.ensure_future(self._terminate(reason))
+        _terminations.add(termination)
+        termination.add_done_callback(_terminations.discard)
+        try:
+            await asyncio.shield(termination)
+        except asyncio.CancelledError:
+            if not termination.done():
+                self.log.info("AWS Batch job %s: cancelled again; the termination goes on", self.job_id)
+                termination.add_done_callback(self._report_late_failure)
+            raise
+
+    async def _terminate(self, reason: str) -> None:
         hook = self.hook()
         async with await hook.async_client() as client:
             await hook.async_terminate_job(client, self.job_id, reason)
+
+    def _report_late_failure(self, termination: asyncio.Future[None]) -> None:
+        """Log a termination that failed after ``on_kill`` stopped waiting for it."""
+        if not termination.cancelled() and (error := termination.exception()) is not None:
+            self.log.warning("Terminating AWS Batch job %s failed: %s", self.job_id, error)
+
+
+#: Terminations in flight, held so the event loop's weak reference is not their only one.
+_terminations: set[asyncio.Future[None]] = set()

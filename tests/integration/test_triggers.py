@@ -232,6 +232,37 @@ def test_on_kill_terminates_the_job_with_the_reason(aws_conn_env, definition):
     assert reason in job["statusReason"]
 
 
+def test_a_second_cancellation_does_not_abort_on_kills_termination(aws_conn_env, definition):
+    """Airflow's triggerer cancels a killed trigger again on each loop until it is seen finished.
+
+    A second cancellation landing while on_kill's TerminateJob is still in flight (seen on a busy
+    machine: the job of a cleared task kept running) must not stop the termination.
+    """
+    job_id = submit(aws_conn_env, definition, "sleep 60")
+    wait_for_status(aws_conn_env, job_id, ("RUNNING",))
+    reason = "Terminated by Airflow: task dag/run/task was cleared"
+    trigger = BatchJobTrigger(job_id=job_id, poll_interval=0.5, termination_reason=reason)
+    batch = aws_conn_env.client("batch")
+
+    async def scenario() -> dict[str, Any]:
+        killing = asyncio.ensure_future(trigger.on_kill())
+        await asyncio.sleep(0)  # on_kill has started: its client and TerminateJob are on their way
+        assert describe(aws_conn_env, job_id)["status"] == "RUNNING", "nothing terminated it yet"
+        killing.cancel()  # the triggerer's next pass cancels the trigger again
+        with pytest.raises(asyncio.CancelledError):
+            await killing
+        # The triggerer's event loop runs on: poll without blocking it.
+        deadline = time.monotonic() + 30
+        while (job := batch.describe_jobs(jobs=[job_id])["jobs"][0])["status"] not in TERMINAL:
+            assert time.monotonic() < deadline, f"job {job_id} kept running after the second cancel"
+            await asyncio.sleep(0.1)
+        return dict(job)
+
+    job = asyncio.run(scenario())
+    assert job["status"] == "FAILED"
+    assert reason in job["statusReason"]
+
+
 def test_a_sensors_trigger_leaves_the_job_alone_on_kill(aws_conn_env, definition):
     job_id = submit(aws_conn_env, definition, "sleep 2")
     asyncio.run(BatchJobTrigger(job_id=job_id, terminate_on_kill=False).on_kill())
