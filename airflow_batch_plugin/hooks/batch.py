@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from asgiref.sync import sync_to_async
 
 from airflow_batch_plugin.anatomy import EksCluster, eks_cluster_name
+from airflow_batch_plugin.hooks.base import PluginAwsHook
 from airflow_batch_plugin.hooks.duplicates import (
     SUBMIT_TOKEN_TAG,
     StoppedDuplicate,
@@ -109,7 +109,7 @@ def chunked(items: Iterable[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
-class BatchHook(AwsBaseHook):
+class BatchHook(PluginAwsHook):
     """Interact with AWS Batch through a boto3 client built from an Airflow AWS connection.
 
     :param aws_conn_id: Airflow connection id (``aws_default`` unless given).

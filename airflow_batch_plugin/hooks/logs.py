@@ -12,9 +12,9 @@ import json
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from botocore.exceptions import ClientError
 
+from airflow_batch_plugin.hooks.base import PluginAwsHook
 from airflow_batch_plugin.hooks.pacing import hook_bucket
 from airflow_batch_plugin.hooks.retry import call_with_retries, client_config
 
@@ -39,7 +39,7 @@ class LogEvent(NamedTuple):
     message: str
 
 
-class CloudWatchLogsHook(AwsBaseHook):
+class CloudWatchLogsHook(PluginAwsHook):
     """CloudWatch Logs client from an Airflow AWS connection, with our retry policy."""
 
     hook_name = "AWS Batch job logs"
