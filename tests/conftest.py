@@ -49,6 +49,14 @@ SLOWEST_FIRST = (
     "tests/e2e/test_job_kinds.py",
     "tests/e2e/test_operator_scenarios.py",
 )
+#: The slowest of the other modules (20-60 s each): they go right after the end-to-end ones, so
+#: that the quick groups are what is left at the end.
+SLOW_FILLERS = (
+    "tests/integration/test_fault_fanout.py",
+    "tests/integration/test_emulator.py",
+    "tests/integration/test_fault_late_writes.py",
+    "tests/unit/test_submit_in_flight.py",
+)
 TIERS = ("tests/e2e/", "tests/integration/", "tests/unit/")
 #: The modules whose tests share ``etl_stack`` (one api-server per session) run in one group, after
 #: test_batch_etl_dag, which runs batch_etl on the same session emulator and wants its run to be
@@ -81,13 +89,18 @@ def work_group(nodeid: str) -> str:
 
 
 def _rank(item: pytest.Item) -> tuple[int, int]:
+    """Slowest first, then the ``etl_stack`` group, the other end-to-end modules, the slow fillers,
+    the integration modules and the unit modules."""
     module = item.nodeid.partition("::")[0]
+    after_slowest = len(SLOWEST_FIRST)
     if module in SLOWEST_FIRST:
         return SLOWEST_FIRST.index(module), 0
     if module in STACK_MODULES:
-        return len(SLOWEST_FIRST), STACK_MODULES.index(module) > 0
+        return after_slowest, STACK_MODULES.index(module) > 0
+    if module in SLOW_FILLERS:
+        return after_slowest + 2, SLOW_FILLERS.index(module)
     tier = next((index for index, prefix in enumerate(TIERS) if module.startswith(prefix)), len(TIERS))
-    return len(SLOWEST_FIRST) + 1 + tier, 0
+    return after_slowest + 1 + (2 * tier if tier else 0), 0
 
 
 @pytest.hookimpl(tryfirst=True)
