@@ -84,7 +84,7 @@ def emulator_and_proxy(
     *,
     seed: int = SEED,
     max_running: int = 16,
-    late_seconds: float | None = None,
+    late_seconds: float | Sequence[float] | None = None,
 ) -> Iterator[tuple[Service, Service]]:
     """An emulator of its own and the fault proxy in front of it, for the block.
 
@@ -105,10 +105,16 @@ def emulator_and_proxy(
 
 @contextlib.contextmanager
 def fault_proxy(
-    upstream: Service, directory: Path, faults: str, *, seed: int = SEED, late_seconds: float | None = None
+    upstream: Service,
+    directory: Path,
+    faults: str,
+    *,
+    seed: int = SEED,
+    late_seconds: float | Sequence[float] | None = None,
 ) -> Iterator[Service]:
     """The fault proxy's command line in front of ``upstream``, for the block."""
-    late = ["--late-seconds", str(late_seconds)] if late_seconds is not None else []
+    delays = [late_seconds] if isinstance(late_seconds, int | float) else list(late_seconds or [])
+    late = ["--late-seconds", ",".join(f"{delay:g}" for delay in delays)] if delays else []
     proxy = start_service(
         ["aws_batch_local.faults", "--upstream", upstream.endpoint_url, "--port", "0",
          "--faults", faults, "--seed", str(seed), *late],

@@ -6,9 +6,10 @@ the emulator, except that, per AWS API action and at the rates of its fault spec
 until the client times out, delays requests, forwards a request and then loses the answer
 (``@after``: how a SubmitJob becomes ambiguous), or fails the client first and lets the request
 reach the emulator a set delay later (``@late``: the request lands after the client already saw
-the 503, the reset or its timeout). It counts every request and every fault per action;
-decisions come from one random stream per action, seeded, so the n-th request of an action meets
-the same fault every run.
+the 503, the reset or its timeout; with several delays, the ``@late`` faults of each action and
+kind take them in turn, so that one run meets every kind at every delay). It counts every
+request and every fault per action; decisions come from one random stream per action, seeded,
+so the n-th request of an action meets the same fault every run.
 
 By hand::
 
@@ -71,7 +72,8 @@ class ActionCounts:
 
     ``succeeded`` counts requests the upstream applied (forwarded, answered below 400), whether
     or not their answer then reached the client; ``faults`` counts injected faults by label;
-    ``pending`` counts the requests of ``@late`` faults still waiting to reach the upstream.
+    ``pending`` counts the requests of ``@late`` faults still waiting to reach the upstream;
+    ``late`` counts the ``@late`` faults by label and delay (``{"503@late 8s": 1}``).
     """
 
     requests: int = 0
@@ -80,6 +82,7 @@ class ActionCounts:
     upstream_errors: int = 0
     faults: dict[str, int] = field(default_factory=dict)
     pending: int = 0
+    late: dict[str, int] = field(default_factory=dict)
 
     def copy(self) -> ActionCounts:
         return ActionCounts(
@@ -89,6 +92,7 @@ class ActionCounts:
             self.upstream_errors,
             dict(self.faults),
             self.pending,
+            dict(self.late),
         )
 
 
@@ -117,7 +121,9 @@ class FaultProxy:
     :param seed: seed of the per-action random streams.
     :param slow_seconds: how long a ``slow`` fault delays a request.
     :param late_seconds: how long after the client saw an ``@late`` fault (the error answer, the
-        reset, or its own timeout) the request reaches the upstream.
+        reset, or its own timeout) the request reaches the upstream; several delays are taken in
+        turn by the ``@late`` faults of each action and kind (the first of each kind waits the
+        first delay).
     :param host: loopback address to listen on.
     :param port: port to listen on (0 picks a free one).
     """
@@ -129,19 +135,20 @@ class FaultProxy:
         *,
         seed: int = 0,
         slow_seconds: float = 1.0,
-        late_seconds: float = 1.0,
+        late_seconds: float | Sequence[float] = 1.0,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         if host not in LOOPBACK:
             raise ValueError(f"the fault proxy listens on loopback only, not {host!r}")
-        if late_seconds < 0:
+        delays = (late_seconds,) if isinstance(late_seconds, int | float) else tuple(late_seconds)
+        if not delays or any(delay < 0 for delay in delays):
             raise ValueError(f"late_seconds={late_seconds!r}: must be zero or more seconds")
         self.upstream = upstream.rstrip("/")
         self.rules = parse_rules(rules) if isinstance(rules, str) else list(rules)
         self.seed = seed
         self.slow_seconds = slow_seconds
-        self.late_seconds = late_seconds
+        self.late_seconds = delays
         self.host = host
         self.port = port
         self._lock = threading.Lock()
@@ -153,6 +160,7 @@ class FaultProxy:
         self._ready = threading.Event()
         self._failure: BaseException | None = None
         self._late: set[asyncio.Task[None]] = set()
+        self._late_turns: dict[tuple[str, str], int] = {}
         check_rates(self.rules)  # a bad spec fails now, not mid-run
 
     @property
@@ -181,6 +189,8 @@ class FaultProxy:
             total.pending += counts.pending
             for label, number in counts.faults.items():
                 total.faults[label] = total.faults.get(label, 0) + number
+            for label, number in counts.late.items():
+                total.late[label] = total.late.get(label, 0) + number
         return total
 
     def reset(self) -> None:
@@ -318,8 +328,9 @@ class FaultProxy:
         session: aiohttp.ClientSession,
     ) -> web.StreamResponse:
         """Fail the client first (an error answer, a reset, or silence until it gives up), then
-        forward the request ``late_seconds`` after the client saw the failure."""
+        forward the request its late delay after the client saw the failure."""
         held = self._held(request, body)
+        delay = self._late_delay(action, kind)
         self._count(action, pending=1)
         if kind == "timeout":
             response = await self._hold(request)
@@ -330,14 +341,27 @@ class FaultProxy:
             response = web.Response(status=status, headers=headers, body=payload)
             await response.prepare(request)
             await response.write_eof()  # the client has its answer before the request lands
-        task = asyncio.get_running_loop().create_task(self._land_late(action, held, session))
+        task = asyncio.get_running_loop().create_task(self._land_late(action, held, delay, session))
         self._late.add(task)
         task.add_done_callback(self._late.discard)
         return response
 
-    async def _land_late(self, action: Action, held: _HeldRequest, session: aiohttp.ClientSession) -> None:
+    def _late_delay(self, action: Action, kind: str) -> float:
+        """The delay of this ``@late`` fault: the action and kind's next turn of the delays."""
+        with self._lock:
+            turn = self._late_turns.get((action.key, kind), 0)
+            self._late_turns[action.key, kind] = turn + 1
+            delay = self.late_seconds[turn % len(self.late_seconds)]
+            late = self._counts.setdefault(action.key, ActionCounts()).late
+            label = f"{kind}@late {delay:g}s"
+            late[label] = late.get(label, 0) + 1
+        return delay
+
+    async def _land_late(
+        self, action: Action, held: _HeldRequest, delay: float, session: aiohttp.ClientSession
+    ) -> None:
         try:
-            await asyncio.sleep(self.late_seconds)
+            await asyncio.sleep(delay)
             status, _, _ = await self._forward(held, session)
             self._count(action, forwarded=1, succeeded=int(status < 400), upstream_errors=int(status >= 400))
         finally:
@@ -403,6 +427,17 @@ def format_counts(counts: dict[str, ActionCounts]) -> str:
     return "\n".join(lines)
 
 
+def _delays(text: str) -> tuple[float, ...]:
+    """``--late-seconds``: one delay or several, comma-separated."""
+    try:
+        delays = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: seconds, or several comma-separated") from None
+    if any(delay < 0 for delay in delays):
+        raise argparse.ArgumentTypeError(f"{text!r}: must be zero or more seconds")
+    return delays
+
+
 def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m aws_batch_local.faults",
@@ -418,9 +453,10 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--slow-seconds", type=float, default=1.0, help="delay of a slow fault (default 1)")
     parser.add_argument(
         "--late-seconds",
-        type=float,
-        default=1.0,
-        help="how long after the client saw an @late fault its request lands (default 1)",
+        type=_delays,
+        default=(1.0,),
+        help="how long after the client saw an @late fault its request lands (default 1); "
+        "several, comma-separated (8,5,1), are taken in turn by each action's faults of a kind",
     )
     parser.add_argument("--region", default="us-east-1", help="region of the printed Airflow connection")
     return parser.parse_args(argv)

@@ -4,12 +4,13 @@
 it) runs through the fault proxy: 20 % of the answers to every write (SubmitJob,
 RegisterJobDefinition, TerminateJob, CancelJob, DeregisterJobDefinition) are lost, evenly as a
 503, a reset or no answer until the client's read timeout (3 s here), and each such request
-reaches the emulator 1 s, 5 s, or read timeout + 5 s after the client saw the failure. Every task
-must be green at its first try, each task instance must have exactly one job that was not
-stopped as a duplicate (the one it returned), every duplicate must have been cancelled before it
-ran or terminated and reported in the task's ``duplicate_jobs`` XCom, and the job definition must
-have one ACTIVE revision. The three runs go side by side, each on an emulator and a proxy of its
-own; the figures of each are printed (``FAULT RUN``) and recorded as a test property.
+reaches the emulator read timeout + 5 s, 5 s or 1 s after the client saw the failure: the proxy
+gives each write's lost requests of one kind those delays in turn, and the seed makes SubmitJob
+meet every kind at every delay. Every task must be green at its first try, each task instance
+must have exactly one job that was not stopped as a duplicate (the one it returned), every
+duplicate must have been cancelled before it ran or terminated and reported in the task's
+``duplicate_jobs`` XCom, and the job definition must have one ACTIVE revision. The figures are
+printed (``FAULT RUN``) and recorded as a test property.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import json
 import random
 import time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,20 +32,23 @@ from aws_batch_local.fault_rules import draw
 from tests.e2e.airflow_run import DagTestRun, dags_test
 from tests.fault_injection import emulator_and_proxy, proxy_counts
 
-#: The three runs go side by side; the longest (read timeout + 5 s) takes about 6 minutes here.
-#: Each fails the module's fixture with its output if it has not ended after RUN_TIMEOUT_SECONDS.
+#: The run takes about 4 minutes here; it fails the module's fixture with its output if it has not
+#: ended after RUN_TIMEOUT_SECONDS.
 RUN_TIMEOUT_SECONDS = 900.0
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(RUN_TIMEOUT_SECONDS + 300)]
 
 DAGS = Path(__file__).resolve().parent / "dags_fault_fanout"
 QUEUE = "airflow-batch-queue"
 READ_TIMEOUT = 3.0
-#: How long after the client saw the failure the lost request reaches the emulator.
-DELAYS = {"1s": 1.0, "5s": 5.0, "read-timeout+5s": READ_TIMEOUT + 5.0}
-#: How long each job of a run lasts. Only requests landing after the hook's last lookup (7 s)
-#: make duplicates; their jobs last long enough for a stop whose own answer is lost by a read
-#: timeout to be retried before they end (the emulator starts a job within a second, AWS does not).
-JOB_SECONDS = {"1s": 0, "5s": 0, "read-timeout+5s": 6}
+#: How long after the client saw the failure a lost request reaches the emulator, in turn for each
+#: write's lost requests of one kind: the first of each waits longest, so that the first lost
+#: registration lands after the hook's lookups (7 s) and leaves a revision to deregister.
+DELAYS = (READ_TIMEOUT + 5.0, 5.0, 1.0)
+LOST_KINDS = ("503", "reset", "timeout")
+#: How long a duplicate job lasts. Only requests landing after the hook's last lookup make
+#: duplicates; they last long enough for a stop whose own answer is lost by a read timeout to be
+#: retried before they end (the emulator starts a job within a second, AWS does not).
+JOB_SECONDS = 6
 WRITES = ("SubmitJob", "RegisterJobDefinition", "TerminateJob", "CancelJob", "DeregisterJobDefinition")
 FAULTS = ",".join(f"{write}:lost@late=0.2" for write in WRITES)
 JOB_NAMES = ("fault-fanout", "fault-fanout-array", "fault-fanout-dependent")
@@ -57,8 +60,8 @@ DUPLICATE_REASON = "Duplicate of AWS Batch job"
 def fault_seed(rate: float = 0.2) -> int:
     """The first seed under which every write path meets the fault early: the first
     RegisterJobDefinition and DeregisterJobDefinition answers are lost, one of the first four
-    TerminateJob answers (duplicates are stopped with it) too, and SubmitJob answers are lost in
-    all three ways among the first 32."""
+    TerminateJob answers (duplicates are stopped with it) too, and among the first 32 SubmitJob
+    answers each of the three ways is lost at least once per delay (the delays go in turn)."""
 
     def faults(action: str, requests: int) -> list[str | None]:
         rng = random.Random(f"{seed}:batch:{action}")
@@ -69,7 +72,10 @@ def fault_seed(rate: float = 0.2) -> int:
             faults("RegisterJobDefinition", 1)[0]
             and faults("DeregisterJobDefinition", 1)[0]
             and any(faults("TerminateJob", 4))
-            and {"503@late", "reset@late", "timeout@late"} <= set(faults("SubmitJob", TASK_INSTANCES))
+            and all(
+                faults("SubmitJob", TASK_INSTANCES).count(f"{kind}@late") >= len(DELAYS)
+                for kind in LOST_KINDS
+            )
         ):
             return seed
     raise AssertionError("no such seed")
@@ -77,9 +83,8 @@ def fault_seed(rate: float = 0.2) -> int:
 
 @dataclass
 class LateRun:
-    """One run of fault_fanout through the proxy: the run, the emulator's jobs and revisions, counts."""
+    """The run of fault_fanout through the proxy: the run, the emulator's jobs and revisions, counts."""
 
-    delay: str
     run: DagTestRun
     jobs: list[dict[str, Any]]
     revisions: list[dict[str, Any]]
@@ -133,14 +138,15 @@ def nothing_left_to_land(proxy_endpoint: Any, timeout: float = 60.0) -> dict[str
         time.sleep(0.2)
 
 
-def run_with_delay(delay: str, base: Path) -> LateRun:
-    """Run fault_fanout once on an emulator and proxy of its own, requests landing ``delay`` late."""
-    seed = fault_seed()
-    with emulator_and_proxy(base, FAULTS, seed=seed, late_seconds=DELAYS[delay]) as (emulator, proxy):
+@pytest.fixture(scope="module")
+def late_run(tmp_path_factory) -> LateRun:
+    """Run fault_fanout once on an emulator and proxy of its own, lost requests landing late."""
+    base = tmp_path_factory.mktemp("late")
+    with emulator_and_proxy(base, FAULTS, seed=fault_seed(), late_seconds=DELAYS) as (emulator, proxy):
         connection = json.loads(proxy.connection)
         connection["extra"]["config_kwargs"] = {"read_timeout": READ_TIMEOUT}
         started = time.monotonic()
-        job_seconds = {"FAULT_FANOUT_JOB_SECONDS": str(JOB_SECONDS[delay])}
+        job_seconds = {"FAULT_FANOUT_JOB_SECONDS": str(JOB_SECONDS)}
         run = dags_test(
             "fault_fanout",
             DAGS,
@@ -155,25 +161,7 @@ def run_with_delay(delay: str, base: Path) -> LateRun:
         revisions = emulator_batch(emulator.endpoint_url).describe_job_definitions(
             jobDefinitionName=DEFINITION
         )
-        return LateRun(
-            delay, run, all_jobs(emulator.endpoint_url), revisions["jobDefinitions"], counts, seconds
-        )
-
-
-@pytest.fixture(scope="module")
-def late_runs(tmp_path_factory) -> dict[str, LateRun]:
-    """The three runs, side by side (each mostly waits: on jobs, on lookups, on late requests)."""
-    with ThreadPoolExecutor(len(DELAYS)) as pool:
-        futures = {
-            delay: pool.submit(run_with_delay, delay, tmp_path_factory.mktemp(f"late-{delay}"))
-            for delay in DELAYS
-        }
-        return {delay: future.result() for delay, future in futures.items()}
-
-
-@pytest.fixture(params=list(DELAYS))
-def late_run(request, late_runs) -> LateRun:
-    return late_runs[request.param]
+        return LateRun(run, all_jobs(emulator.endpoint_url), revisions["jobDefinitions"], counts, seconds)
 
 
 def test_every_task_is_green_at_its_first_try(late_run):
@@ -215,22 +203,26 @@ def test_the_job_definition_has_one_active_revision(late_run):
 def test_the_faults_happened_and_the_figures_are_recorded(late_run, record_property):
     counts = late_run.counts
     output = late_run.run.output
-    submit_faults = counts["batch:SubmitJob"]["faults"]
-    assert {"503@late", "reset@late", "timeout@late"} <= set(submit_faults), "every way an answer is lost"
+    submit_late = counts["batch:SubmitJob"]["late"]
+    every_way_and_delay = {f"{kind}@late {delay:g}s" for kind in LOST_KINDS for delay in DELAYS}
+    assert every_way_and_delay <= set(submit_late), "every way an answer is lost, at every delay"
     assert counts["batch:RegisterJobDefinition"]["faults"], "the first registration's answer was lost"
     extras = [job for job in late_run.jobs if str(job.get("statusReason", "")).startswith(DUPLICATE_REASON)]
     by_action: dict[str, int] = defaultdict(int)
     for task in late_run.task_instances():
         for item in task["xcoms"].get("duplicate_jobs") or []:
             by_action[item["action"]] += 1
+    by_delay: dict[str, int] = defaultdict(int)
+    for label, number in submit_late.items():
+        by_delay[label.split()[-1]] += number
     figures = {
-        "delay": late_run.delay,
         "jobs": len(late_run.jobs),
         "task_instances": len(late_run.task_instances()),
         "live_jobs": len(late_run.jobs) - len(extras),
         "duplicates": len(extras),
         "duplicates_by_action": dict(by_action),
         "submit_job": {key: counts["batch:SubmitJob"][key] for key in ("requests", "succeeded", "faults")},
+        "submit_job_lost_by_delay": dict(by_delay),
         "register_job_definition": {
             key: counts["batch:RegisterJobDefinition"][key] for key in ("requests", "succeeded", "faults")
         },
@@ -247,10 +239,10 @@ def test_the_faults_happened_and_the_figures_are_recorded(late_run, record_prope
         "seconds": round(late_run.seconds, 1),
     }
     record_property("late_fault_run", figures)
-    print(f"\nFAULT RUN fault_fanout, requests landing {late_run.delay} late: {json.dumps(figures)}")
-    if late_run.delay == "read-timeout+5s":
-        assert figures["lost_submissions_resent"] > 0, "landing after the lookups: sent again"
-        assert figures["duplicates"] > 0, "the late requests made duplicates, which were stopped"
-        assert figures["revisions"]["deregistered"] == 1, "the late revision was deregistered"
-        assert counts["batch:TerminateJob"]["faults"], "stopping a duplicate met the fault too"
-        assert counts["batch:DeregisterJobDefinition"]["faults"], "so did deregistering the revision"
+    print(f"\nFAULT RUN fault_fanout, lost requests landing late: {json.dumps(figures)}")
+    assert figures["lost_submissions_found"] > 0, "landing within the lookups: found, not sent again"
+    assert figures["lost_submissions_resent"] > 0, "landing after the lookups: sent again"
+    assert figures["duplicates"] > 0, "the late requests made duplicates, which were stopped"
+    assert figures["revisions"]["deregistered"] == 1, "the late revision was deregistered"
+    assert counts["batch:TerminateJob"]["faults"], "stopping a duplicate met the fault too"
+    assert counts["batch:DeregisterJobDefinition"]["faults"], "so did deregistering the revision"

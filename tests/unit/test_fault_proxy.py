@@ -32,7 +32,7 @@ from aws_batch_local.fault_rules import (
     parse_rules,
     plan_for,
 )
-from aws_batch_local.faults import FaultProxy, format_counts, main
+from aws_batch_local.faults import FaultProxy, format_counts, main, parse_arguments
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -355,6 +355,42 @@ def test_a_late_request_lands_the_late_delay_after_the_client_saw_the_failure(st
     assert (landed.forwarded, landed.succeeded, landed.pending) == (1, 1, 0)
     assert stub.received == ["/v1/submitjob"]
     assert 0.7 <= stub.arrivals[0] - failed_at <= 0.8 + 2.0
+
+
+def test_several_late_delays_are_taken_in_turn_by_each_actions_faults_of_a_kind(stub):
+    with FaultProxy(stub.url, "*:503@late=1", late_seconds=(30, 0)) as proxy:
+        batch, logs = short_timeout_client(proxy), client("logs", proxy)
+        for _ in range(3):  # 30 s, 0 s, 30 s
+            with pytest.raises(ClientError):
+                batch.submit_job(**SUBMIT)
+        with pytest.raises(ClientError):  # another action: its own first turn, 30 s
+            logs.get_log_events(logGroupName="g", logStreamName="s")
+        wait_until(lambda: stub.received == ["/v1/submitjob"])  # the one with no delay landed
+        counts = proxy.snapshot()
+    assert counts["batch:SubmitJob"].late == {"503@late 30s": 2, "503@late 0s": 1}
+    assert counts["batch:SubmitJob"].pending == 2, "the two waiting 30 s have not landed"
+    assert counts["logs:GetLogEvents"].late == {"503@late 30s": 1}
+    assert stub.received == ["/v1/submitjob"]
+
+
+@pytest.mark.parametrize(("given", "delays"), [("5", (5.0,)), ("8,5,1", (8.0, 5.0, 1.0)), ("0", (0.0,))])
+def test_the_command_line_takes_one_late_delay_or_several(given, delays):
+    arguments = parse_arguments(["--upstream", "http://127.0.0.1:1", "--port", "0", "--late-seconds", given])
+    assert arguments.late_seconds == delays
+
+
+@pytest.mark.parametrize("given", ["soon", "1,,2", "-1", "3,-0.5"])
+def test_the_command_line_refuses_a_bad_late_delay(given, capsys):
+    with pytest.raises(SystemExit) as exited:
+        parse_arguments(["--upstream", "http://127.0.0.1:1", "--port", "0", "--late-seconds", given])
+    assert exited.value.code == 2
+    assert "--late-seconds" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("delays", [(), (1.0, -2.0), -1.0])
+def test_a_negative_or_missing_late_delay_is_refused(delays):
+    with pytest.raises(ValueError, match="must be zero or more seconds"):
+        FaultProxy("http://127.0.0.1:1", late_seconds=delays)
 
 
 def test_a_request_still_to_land_when_the_proxy_stops_never_lands(stub):
