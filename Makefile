@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install browser demo test test-compat package-check lint typecheck unit clean
+.PHONY: install browser demo test suite test-compat package-check lint typecheck unit clean
 
 $(INSTALLED): pyproject.toml aws-batch-local/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,13 +36,17 @@ browser:
 demo: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m airflow_batch_plugin.localrun batch_etl
 
-## Lint, type-check and run every test (unit, emulator integration, Airflow end to end) on
-## TEST_WORKERS pytest-xdist workers: most end-to-end tests wait (on jobs, on Airflow), so more
-## workers than cores. Each worker has its own emulator and Airflow homes; the tests of a module
-## (and those sharing the api-server of etl_stack) stay on one worker, slowest modules first (see
-## tests/conftest.py). --durations=30 shows in CI's log where the time goes.
+## Lint, then type-check beside the test suite (`suite`): fails if either fails.
+test: install browser lint
+	@$(MAKE) --no-print-directory -j2 typecheck suite
+
+## Every test (unit, emulator integration, Airflow end to end) on TEST_WORKERS pytest-xdist
+## workers: most end-to-end tests wait (on jobs, on Airflow), so more workers than cores. Each
+## worker has its own emulator and Airflow homes; the tests of a module (and those sharing the
+## api-server of etl_stack) stay on one worker, slowest modules first (see tests/conftest.py).
+## --durations=30 shows in CI's log where the time goes.
 TEST_WORKERS ?= 4
-test: install browser lint typecheck
+suite: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -p no:cacheprovider \
 	  -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=30
 
